@@ -1,0 +1,32 @@
+/**
+ * `registry-edge`: one command for operators and developers. Each subcommand lives in cli/commands/ and
+ * is a thin call into layers/ or tools/.
+ */
+import { Command, CommanderError } from 'commander';
+import { registerBuild } from './commands/build';
+import { registerClassify } from './commands/classify';
+import { registerRoute } from './commands/route';
+
+export function createProgram(): Command {
+  const program = new Command('registry-edge')
+    .description('A cost-aware front for a container image registry (CloudFront + Lambda@Edge + S3).')
+    .showHelpAfterError()
+    .exitOverride();
+  registerClassify(program);
+  registerRoute(program);
+  registerBuild(program);
+  return program;
+}
+
+/** Runs the CLI; resolves to the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const program = createProgram();
+  try {
+    await program.parseAsync(argv);
+    return Number(process.exitCode ?? 0);
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode;
+    process.stderr.write(`registry-edge: ${(error as Error).message}\n`);
+    return 1;
+  }
+}

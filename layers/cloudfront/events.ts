@@ -1,0 +1,132 @@
+/**
+ * CloudFront's Lambda@Edge event and result shapes, as AWS documents them
+ * (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/lambda-event-structure.html),
+ * and the conversions between them and the routing types.
+ */
+import type { CloudFrontHeaders, CloudFrontRequest, CloudFrontRequestEvent, CloudFrontResultResponse } from 'aws-lambda';
+import type { Decision } from '../routing/policy';
+
+export type { CloudFrontHeaders, CloudFrontRequest, CloudFrontRequestEvent, CloudFrontResultResponse };
+
+const STATUS_TEXT: Record<number, string> = {
+  200: 'OK',
+  307: 'Temporary Redirect',
+  400: 'Bad Request',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+};
+
+/** Canonical header names for the headers we write (CloudFront wants lower-case keys, any-case `key`). */
+const HEADER_NAMES: Record<string, string> = {
+  location: 'Location',
+  'content-type': 'Content-Type',
+  'docker-distribution-api-version': 'Docker-Distribution-Api-Version',
+  allow: 'Allow',
+  'cache-control': 'Cache-Control',
+};
+
+export function toCloudFrontHeaders(headers: Record<string, string>): CloudFrontHeaders {
+  const out: CloudFrontHeaders = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    out[lower] = [{ key: HEADER_NAMES[lower] ?? name, value }];
+  }
+  return out;
+}
+
+export function fromCloudFrontHeaders(headers: CloudFrontHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, values] of Object.entries(headers ?? {})) {
+    if (values[0]) out[name] = values.map((v) => v.value).join(', ');
+  }
+  return out;
+}
+
+/** Applies a routing decision: a generated response, or the request to pass on to the origin. */
+export function applyDecision(decision: Decision, request: CloudFrontRequest): CloudFrontResultResponse | CloudFrontRequest {
+  switch (decision.action) {
+    case 'redirect':
+      return {
+        status: String(decision.status),
+        statusDescription: STATUS_TEXT[decision.status],
+        headers: toCloudFrontHeaders({ location: decision.location, 'docker-distribution-api-version': 'registry/2.0' }),
+      };
+    case 'respond': {
+      const response: CloudFrontResultResponse = {
+        status: String(decision.status),
+        statusDescription: STATUS_TEXT[decision.status] ?? 'Error',
+        headers: toCloudFrontHeaders(decision.headers),
+      };
+      if (decision.body) response.body = decision.body;
+      return response;
+    }
+    case 'forward': {
+      // Client credentials mean nothing to S3 and must not reach the cache key or the origin.
+      const { authorization: _dropped, ...headers } = request.headers ?? {};
+      return { ...request, uri: decision.uri, querystring: decision.querystring, headers };
+    }
+  }
+}
+
+export interface ViewerEventInput {
+  clientIp: string;
+  method: string;
+  uri: string;
+  querystring?: string;
+  headers?: Record<string, string>;
+  distributionDomainName?: string;
+}
+
+let requestCounter = 0;
+
+/** A viewer-request event as CloudFront sends it. */
+export function viewerRequestEvent(input: ViewerEventInput): CloudFrontRequestEvent {
+  const domain = input.distributionDomainName ?? 'd111111abcdef8.cloudfront.net';
+  return {
+    Records: [
+      {
+        cf: {
+          config: {
+            distributionDomainName: domain,
+            distributionId: 'EDFDVBD6EXAMPLE',
+            eventType: 'viewer-request',
+            requestId: `registry-edge-${Date.now().toString(36)}-${(requestCounter++).toString(36)}`,
+          },
+          request: {
+            clientIp: input.clientIp,
+            method: input.method,
+            uri: input.uri,
+            querystring: input.querystring ?? '',
+            headers: toCloudFrontHeaders({ host: domain, ...input.headers }),
+          },
+        },
+      },
+    ],
+  } as CloudFrontRequestEvent;
+}
+
+/** Splits "path?query" into CloudFront's uri and querystring. */
+export function splitUri(uriWithQuery: string): { uri: string; querystring: string } {
+  const q = uriWithQuery.indexOf('?');
+  return q < 0 ? { uri: uriWithQuery, querystring: '' } : { uri: uriWithQuery.slice(0, q), querystring: uriWithQuery.slice(q + 1) };
+}
+
+export type ResultSummary =
+  | { action: 'redirect'; status: number; location: string }
+  | { action: 'respond'; status: number; headers: Record<string, string>; body: string }
+  | { action: 'forward'; uri: string; querystring: string; headers: Record<string, string> };
+
+/** What a viewer-request result means, in the CLI's words. */
+export function describeResult(result: CloudFrontResultResponse | CloudFrontRequest): ResultSummary {
+  if ('uri' in result && !('status' in result)) {
+    return { action: 'forward', uri: result.uri, querystring: result.querystring, headers: fromCloudFrontHeaders(result.headers) };
+  }
+  const response = result as CloudFrontResultResponse;
+  const status = Number(response.status);
+  const headers = fromCloudFrontHeaders(response.headers);
+  if (status >= 300 && status < 400 && headers.location) return { action: 'redirect', status, location: headers.location };
+  return { action: 'respond', status, headers, body: response.body ?? '' };
+}

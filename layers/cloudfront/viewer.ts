@@ -1,0 +1,54 @@
+/**
+ * The viewer-request handler, assembled from its parts: classify the viewer, decide, verify a redirect
+ * target, answer in CloudFront's shape. The function in `functions/edge-viewer-request` only supplies the
+ * configuration and table compiled into its bundle.
+ */
+import type { EdgeConfig } from '../config/edge';
+import type { RangeTable } from '../net/table';
+import type { Place } from '../net/types';
+import { type BlobChecker, createBlobChecker } from '../routing/blob-check';
+import { type Decision, decide, respondError } from '../routing/policy';
+import { applyDecision, type CloudFrontRequest, type CloudFrontRequestEvent, type CloudFrontResultResponse } from './events';
+
+export interface ViewerRequestDeps {
+  config: EdgeConfig;
+  /** The current range table (it may be swapped by a refresh between requests). */
+  table: () => RangeTable;
+  /** Called before each request; may refresh the table within the configured time budget. */
+  beforeRequest?: () => Promise<void>;
+  checker?: BlobChecker;
+  /** Receives one structured record per request (the function logs it). */
+  log?: (record: Record<string, unknown>) => void;
+}
+
+export type ViewerRequestHandler = (event: CloudFrontRequestEvent) => Promise<CloudFrontResultResponse | CloudFrontRequest>;
+
+export function placeOf(table: RangeTable, clientIp: string): Place | null {
+  const slot = table.lookup(clientIp);
+  return slot < 0 ? null : table.place(slot);
+}
+
+export function createViewerRequestHandler(deps: ViewerRequestDeps): ViewerRequestHandler {
+  const { config } = deps;
+  const checker = deps.checker ?? createBlobChecker(config.verify);
+  return async (event) => {
+    const request = event?.Records?.[0]?.cf?.request;
+    if (!request) return applyDecision(respondError({ status: 400, code: 'UNSUPPORTED', message: 'malformed request' }, 'GET'), {} as CloudFrontRequest);
+    try {
+      if (deps.beforeRequest) await deps.beforeRequest();
+      const place = placeOf(deps.table(), request.clientIp);
+      let decision: Decision = decide(request, place, config);
+      let verified: boolean | undefined;
+      if (decision.action === 'redirect' && decision.verify) {
+        verified = await checker.exists(decision.verify.url);
+        if (!verified) decision = decision.verify.fallback;
+      }
+      deps.log?.({ uri: request.uri, method: request.method, cloud: place?.cloud ?? null, region: place?.region ?? null, action: decision.action, status: 'status' in decision ? decision.status : undefined, verified });
+      return applyDecision(decision, request);
+    } catch (error) {
+      // Nothing above should throw; if it does, the client gets a clear error rather than a CloudFront 503.
+      deps.log?.({ uri: request.uri, error: (error as Error).message });
+      return applyDecision(respondError({ status: 500, code: 'UNSUPPORTED', message: 'internal error' }, request.method), request);
+    }
+  };
+}

@@ -1,0 +1,241 @@
+/**
+ * One schema for a stage's configuration (`config/<stage>.json`), validated once at build time. Every
+ * error names the field. Unknown fields are errors too: a typo must not silently fall back to a default.
+ */
+import { z } from 'zod';
+import { findRegion, nearestRegion, REGIONS } from '../topology/regions';
+import { bucketUrl, type EdgeConfig } from './edge';
+
+const LOOPBACK = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\])$/;
+
+/** https everywhere; plain http only for loopback hosts (the local stack). */
+const webUrl = z.string().refine((value) => {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK.test(url.hostname));
+  } catch {
+    return false;
+  }
+}, 'must be an https URL (http only for loopback)');
+
+const commercialRegion = z.string().refine((name) => findRegion(name)?.partition === 'aws', {
+  error: (issue) => `"${String(issue.input)}" is not a known commercial AWS region (known: ${REGIONS.filter((r) => r.partition === 'aws').map((r) => r.name).join(', ')})`,
+});
+
+const bucketName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a valid S3 bucket name (3-63 of a-z 0-9 . -)')
+  .refine((name) => !name.includes('..') && !/^\d+\.\d+\.\d+\.\d+$/.test(name), 'must be a valid S3 bucket name');
+
+const endpointTemplate = z
+  .string()
+  .refine((t) => t.includes('{bucket}'), 'must contain {bucket}')
+  .refine((t) => webUrl.safeParse(bucketUrl(t, 'bucket', 'us-east-1')).success, 'must give an https URL (http only for loopback)');
+
+const action = z.enum(['regional', 'upstream', 'cloudfront']);
+
+const policySchema = z
+  .strictObject({
+    gcp: z.enum(['upstream', 'cloudfront']).default('upstream'),
+    global: z.enum(['upstream', 'cloudfront']).default('cloudfront'),
+    'aws-us-gov': action.default('cloudfront'),
+    'aws-cn': action.default('cloudfront'),
+    'aws-eusc': action.default('cloudfront'),
+    unknownRegion: action.default('cloudfront'),
+    internet: z.enum(['upstream', 'cloudfront']).default('cloudfront'),
+  })
+  .prefault({});
+
+const overlayRange = z.strictObject({
+  cidr: z.string(),
+  cloud: z.enum(['aws', 'gcp']),
+  region: z.string().min(1).max(64),
+});
+
+export const StageConfigSchema = z.strictObject({
+  stage: z.string().regex(/^[a-z][a-z0-9-]{0,15}$/, 'must be lower case letters, digits and -, at most 16'),
+  service: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/).default('registry-edge'),
+  docsUrl: webUrl,
+  upstream: z.strictObject({
+    url: webUrl.refine((u) => {
+      const url = new URL(u);
+      return url.pathname === '/' && !url.search && !url.hash;
+    }, 'must be scheme and host only; put a repository prefix in upstream.pathPrefix'),
+    pathPrefix: z
+      .string()
+      .regex(/^([a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*)?$/, 'must be a repository path like "org/images" (or empty)')
+      .default(''),
+  }),
+  buckets: z.strictObject({
+    /** Buckets are named <prefix>-<stage>-<region> unless `names` says otherwise. */
+    prefix: z.string().regex(/^[a-z0-9][a-z0-9-]{1,30}$/, 'must be 2-31 of a-z 0-9 -'),
+    primaryRegion: commercialRegion,
+    /** Every region holding a copy of the blobs, the primary's included. */
+    regions: z.array(commercialRegion).min(1),
+    names: z.record(z.string(), bucketName).default({}),
+    /** The primary bucket exists already (the image promoter's); do not create it. */
+    primaryExisting: z.boolean().default(false),
+    blobPrefix: z.string().regex(/^([a-z0-9-]+\/)+$/, 'must be path segments ending in "/"').default('containers/images/'),
+    publicEndpoint: endpointTemplate.default('https://{bucket}.s3.dualstack.{region}.amazonaws.com'),
+    apiEndpoint: endpointTemplate.default('https://{bucket}.s3.{region}.amazonaws.com'),
+  }),
+  routing: z
+    .strictObject({
+      policy: policySchema,
+      /** Pins the bucket region for client regions, overriding the distance-based choice. */
+      nearest: z.record(z.string(), commercialRegion).default({}),
+      verify: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          timeoutMs: z.number().int().min(10).max(2000).default(300),
+          cacheEntries: z.number().int().min(0).max(1_000_000).default(20_000),
+          cacheSeconds: z.number().int().min(0).max(86_400).default(3_600),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  ranges: z
+    .strictObject({
+      awsUrl: webUrl.default('https://ip-ranges.amazonaws.com/ip-ranges.json'),
+      gcpUrl: webUrl.or(z.literal('')).default('https://www.gstatic.com/ipranges/cloud.json'),
+      schedule: z.string().default('rate(1 hour)'),
+      /** Refuse a feed that lost more than this fraction of its prefixes (unless forced). */
+      maxShrink: z.number().min(0).max(1).default(0.1),
+      refreshSeconds: z.number().int().min(0).max(86_400).default(300),
+      refreshBudgetMs: z.number().int().min(10).max(2_000).default(500),
+      configBucket: bucketName.optional(),
+      pointerKey: z.string().regex(/^[a-z0-9/._-]+$/).default('ranges/current.json'),
+      /** Extra ranges on top of the published ones (the local stack's loopback "clouds"). */
+      overlay: z.array(overlayRange).default([]),
+    })
+    .prefault({}),
+  replication: z
+    .strictObject({
+      /** Above this size copies use multipart UploadPartCopy (CopyObject stops at 5 GiB). */
+      multipartThresholdBytes: z.number().int().min(5 * 1024 * 1024).max(5 * 1024 ** 3).default(512 * 1024 * 1024),
+      partSizeBytes: z.number().int().min(5 * 1024 * 1024).max(5 * 1024 ** 3).default(64 * 1024 * 1024),
+      concurrency: z.number().int().min(1).max(64).default(8),
+      propagateDeletes: z.boolean().default(false),
+      reconcileSchedule: z.string().default('cron(0 3 * * ? *)'),
+    })
+    .prefault({}),
+  distribution: z
+    .strictObject({
+      priceClass: z.enum(['PriceClass_100', 'PriceClass_200', 'PriceClass_All']).default('PriceClass_All'),
+      aliases: z.array(z.string().regex(/^[a-z0-9.-]+$/)).default([]),
+      certificateArn: z.string().regex(/^arn:aws:acm:us-east-1:\d{12}:certificate\/[0-9a-f-]+$/, 'must be an ACM certificate ARN in us-east-1').optional(),
+      /** Requests per 5 minutes from one IP before WAF blocks it. */
+      wafRateLimit: z.number().int().min(10).max(2_000_000_000).default(3_000),
+    })
+    .prefault({}),
+  alarms: z
+    .strictObject({
+      email: z.email().optional(),
+      /** Alarm when the published range table is older than this. */
+      tableMaxAgeHours: z.number().min(1).default(48),
+    })
+    .prefault({}),
+});
+
+export type StageConfigInput = z.input<typeof StageConfigSchema>;
+export type StageConfig = z.output<typeof StageConfigSchema>;
+
+/** A stage's configuration, validated and with everything derived from it. */
+export interface ResolvedConfig {
+  stage: StageConfig;
+  edge: EdgeConfig;
+  primaryBucket: string;
+  /** Buckets that receive copies from the primary (every region but the primary's). */
+  replicaBuckets: { region: string; name: string }[];
+  configBucket: string;
+  /** Hosts a `Location` header may point at. */
+  redirectHosts: string[];
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly source: string,
+    message: string,
+  ) {
+    super(`${source}: ${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Validates `input` and derives the edge configuration; throws ConfigError naming the field. */
+export function resolveConfig(input: unknown, source = 'configuration'): ResolvedConfig {
+  const parsed = StageConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const more = parsed.error.issues.length > 1 ? ` (and ${parsed.error.issues.length - 1} more)` : '';
+    throw new ConfigError(source, `${issue.path.join('.') || '(root)'}: ${issue.message}${more}`);
+  }
+  const stage = parsed.data;
+  const fail = (field: string, message: string): never => {
+    throw new ConfigError(source, `${field}: ${message}`);
+  };
+  const { buckets } = stage;
+  if (new Set(buckets.regions).size !== buckets.regions.length) fail('buckets.regions', 'lists a region twice');
+  if (!buckets.regions.includes(buckets.primaryRegion)) fail('buckets.primaryRegion', `"${buckets.primaryRegion}" is not in buckets.regions`);
+  for (const region of Object.keys(buckets.names)) {
+    if (!buckets.regions.includes(region)) fail(`buckets.names.${region}`, 'names a region that is not in buckets.regions');
+  }
+  const nameOf = (region: string) => buckets.names[region] ?? `${buckets.prefix}-${stage.stage}-${region}`;
+  const bucketMap: Record<string, string> = {};
+  for (const region of buckets.regions) {
+    const name = nameOf(region);
+    if (!bucketName.safeParse(name).success) fail('buckets.prefix', `gives the invalid bucket name "${name}"`);
+    bucketMap[region] = name;
+  }
+  if (new Set(Object.values(bucketMap)).size !== buckets.regions.length) fail('buckets.names', 'gives two regions the same bucket');
+
+  for (const [from, to] of Object.entries(stage.routing.nearest)) {
+    if (!findRegion(from)) fail(`routing.nearest.${from}`, 'is not a known AWS region');
+    if (!buckets.regions.includes(to)) fail(`routing.nearest.${from}`, `"${to}" holds no bucket`);
+  }
+
+  // Every known region gets a bucket region, so the edge does no distance maths per request. Partitions
+  // other than "aws" get one too: their policy decides whether it is used.
+  const nearest: Record<string, string> = {};
+  for (const region of REGIONS) {
+    const choice = stage.routing.nearest[region.name] ?? nearestRegion(region.name, buckets.regions);
+    if (choice) nearest[region.name] = choice;
+  }
+
+  const configBucket = stage.ranges.configBucket ?? `${buckets.prefix}-${stage.stage}-config`;
+  const upstreamOrigin = new URL(stage.upstream.url).origin;
+  const edge: EdgeConfig = {
+    stage: stage.stage,
+    blobPrefix: buckets.blobPrefix,
+    primaryRegion: buckets.primaryRegion,
+    buckets: bucketMap,
+    publicEndpoint: buckets.publicEndpoint,
+    apiEndpoint: buckets.apiEndpoint,
+    nearest,
+    upstream: { origin: upstreamOrigin, pathPrefix: stage.upstream.pathPrefix },
+    docsUrl: stage.docsUrl,
+    policy: stage.routing.policy,
+    verify: stage.routing.verify,
+    ranges: {
+      refreshSeconds: stage.ranges.refreshSeconds,
+      refreshBudgetMs: stage.ranges.refreshBudgetMs,
+      configBucket: { name: configBucket, region: buckets.primaryRegion },
+      pointerKey: stage.ranges.pointerKey,
+    },
+  };
+  const redirectHosts = [
+    ...new Set([
+      ...buckets.regions.map((region) => new URL(bucketUrl(buckets.publicEndpoint, bucketMap[region]!, region)).host),
+      new URL(upstreamOrigin).host,
+      new URL(stage.docsUrl).host,
+    ]),
+  ];
+  return {
+    stage,
+    edge,
+    primaryBucket: bucketMap[buckets.primaryRegion]!,
+    replicaBuckets: buckets.regions.filter((r) => r !== buckets.primaryRegion).map((region) => ({ region, name: bucketMap[region]! })),
+    configBucket,
+    redirectHosts,
+  };
+}

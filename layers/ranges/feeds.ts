@@ -1,0 +1,70 @@
+/**
+ * Schemas of the clouds' published IP range feeds. JSON from the network is hostile until proven
+ * otherwise: everything the compiler reads is checked here, and each refusal names the field.
+ * Fields we do not read are allowed (the clouds add fields without notice).
+ */
+import { z } from 'zod';
+
+const awsEntryCommon = {
+  region: z.string().min(1).max(64),
+  service: z.string().max(128),
+  network_border_group: z.string().max(128).optional(),
+};
+
+export const AwsFeedSchema = z.looseObject({
+  syncToken: z.string().regex(/^[0-9]{1,20}$/, 'must be a decimal number in a string'),
+  createDate: z.string().regex(/^\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2}$/, 'must look like 2026-07-29-08-27-05'),
+  prefixes: z.array(z.looseObject({ ip_prefix: z.string().max(64), ...awsEntryCommon })).min(1, 'must not be empty'),
+  ipv6_prefixes: z.array(z.looseObject({ ipv6_prefix: z.string().max(64), ...awsEntryCommon })).min(1, 'must not be empty'),
+});
+export type AwsFeed = z.infer<typeof AwsFeedSchema>;
+
+const gcpEntryCommon = { scope: z.string().min(1).max(64), service: z.string().max(128).optional() };
+
+export const GcpFeedSchema = z.looseObject({
+  syncToken: z.string().regex(/^[0-9]{1,20}$/, 'must be a decimal number in a string'),
+  creationTime: z.string().min(1).max(64),
+  prefixes: z
+    .array(
+      z.union([
+        z.looseObject({ ipv4Prefix: z.string().max(64), ...gcpEntryCommon }),
+        z.looseObject({ ipv6Prefix: z.string().max(64), ...gcpEntryCommon }),
+      ]),
+    )
+    .min(1, 'must not be empty'),
+});
+export type GcpFeed = z.infer<typeof GcpFeedSchema>;
+
+/** A refusal of a feed, with the file it came from and the problem. */
+export class FeedError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problem: string,
+  ) {
+    super(`${source}: ${problem}`);
+    this.name = 'FeedError';
+  }
+}
+
+function describeIssues(error: z.ZodError): string {
+  const shown = error.issues.slice(0, 3).map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  const more = error.issues.length > 3 ? ` (and ${error.issues.length - 3} more)` : '';
+  return shown.join('; ') + more;
+}
+
+/** Parses feed text with `schema`; throws FeedError naming `source` and the problem. */
+export function parseFeed<T>(schema: z.ZodType<T>, text: string, source: string): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    const hint = text.length === 0 ? 'empty' : 'not valid JSON (truncated?)';
+    throw new FeedError(source, `${hint}: ${(error as Error).message}`);
+  }
+  const result = schema.safeParse(json);
+  if (!result.success) throw new FeedError(source, `wrong schema: ${describeIssues(result.error)}`);
+  return result.data;
+}
+
+export const parseAwsFeed = (text: string, source = 'AWS ip-ranges.json') => parseFeed(AwsFeedSchema, text, source);
+export const parseGcpFeed = (text: string, source = 'GCP cloud.json') => parseFeed(GcpFeedSchema, text, source);

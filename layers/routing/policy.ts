@@ -1,0 +1,133 @@
+/**
+ * The routing policy: (request, where the client is, configuration) -> what to do. Pure and total: it
+ * never throws and never does I/O, so it is tested as a table and property-tested for hostile input.
+ *
+ * Why 307 and not 301/302/308: 307 keeps the method (a HEAD stays a HEAD) and is not cached as permanent,
+ * so moving a blob or changing the policy takes effect at once. Registry clients follow it to another host
+ * and drop the Authorization header there.
+ */
+import { bucketUrl, type BlobAction, type EdgeConfig } from '../config/edge';
+import type { Place } from '../net/types';
+import { ociErrorBody, type OciError } from '../oci/errors';
+import { parseRegistryPath, type RegistryPath } from '../oci/paths';
+import { partitionOf } from '../topology/regions';
+
+export interface ViewerRequest {
+  method: string;
+  /** The path, as CloudFront gives it (no query string). */
+  uri: string;
+  /** The raw query string without "?", possibly empty. */
+  querystring: string;
+}
+
+export interface Forward {
+  action: 'forward';
+  /** The S3 key path the CloudFront origin serves, e.g. /containers/images/sha256:... */
+  uri: string;
+  querystring: string;
+}
+
+export interface Redirect {
+  action: 'redirect';
+  status: 307;
+  location: string;
+  /** Set when the target may not hold the blob yet: check `url` and use `fallback` unless it is there. */
+  verify?: { url: string; fallback: Forward };
+}
+
+export interface Respond {
+  action: 'respond';
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+export type Decision = Forward | Redirect | Respond;
+
+const API_VERSION = { 'docker-distribution-api-version': 'registry/2.0' };
+
+/** RFC 3986 query characters; anything else (spaces, quotes, CR/LF, non-ASCII) is refused. */
+const QUERY_CHARS = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*$/;
+
+export function respondError(error: Pick<OciError, 'status' | 'code' | 'message'>, method: string, extraHeaders: Record<string, string> = {}): Respond {
+  return {
+    action: 'respond',
+    status: error.status,
+    headers: { ...API_VERSION, 'content-type': 'application/json', ...extraHeaders },
+    body: method === 'HEAD' ? '' : ociErrorBody(error),
+  };
+}
+
+const withQuery = (url: string, querystring: string) => (querystring ? `${url}?${querystring}` : url);
+
+/** Where a client's blob requests go, by where the client is. */
+export function blobActionFor(place: Place | null, config: EdgeConfig): { action: BlobAction; region?: string } {
+  if (place === null) return { action: config.policy.internet };
+  if (place.cloud === 'gcp') return { action: config.policy.gcp };
+  if (place.region === 'GLOBAL') return { action: config.policy.global };
+  const partition = partitionOf(place.region);
+  const bucketRegion = config.nearest[place.region];
+  const action = partition === 'aws' ? (bucketRegion ? 'regional' : config.policy.unknownRegion) : config.policy[partition];
+  if (action !== 'regional') return { action };
+  // A partition set to "regional" still needs a known location; without one, take the CloudFront path.
+  return bucketRegion ? { action, region: bucketRegion } : { action: 'cloudfront' };
+}
+
+function upstreamLocation(config: EdgeConfig, path: Exclude<RegistryPath, { kind: 'root' | 'base' | 'catalog' }>, querystring: string): string {
+  const prefix = config.upstream.pathPrefix ? `${config.upstream.pathPrefix}/` : '';
+  const tail =
+    path.kind === 'blob'
+      ? `blobs/${path.digest}`
+      : path.kind === 'manifest'
+        ? `manifests/${path.reference}`
+        : path.kind === 'referrers'
+          ? `referrers/${path.digest}`
+          : 'tags/list';
+  return withQuery(`${config.upstream.origin}/v2/${prefix}${path.name}/${tail}`, querystring);
+}
+
+/** Decides what to do with a viewer request from a client at `place` (null: in no published range). */
+export function decide(request: ViewerRequest, place: Place | null, config: EdgeConfig): Decision {
+  const method = request.method;
+  if (method !== 'GET' && method !== 'HEAD') {
+    return respondError({ status: 405, code: 'UNSUPPORTED', message: 'this registry is read-only: only GET and HEAD are allowed' }, method, { allow: 'GET, HEAD' });
+  }
+  const querystring = typeof request.querystring === 'string' ? request.querystring : '';
+  if (querystring.length > 2048 || !QUERY_CHARS.test(querystring)) {
+    return respondError({ status: 400, code: 'UNSUPPORTED', message: 'invalid query string' }, method);
+  }
+  const path = parseRegistryPath(request.uri);
+  if ('status' in path) return respondError(path, method);
+
+  switch (path.kind) {
+    case 'root':
+      return { action: 'redirect', status: 307, location: config.docsUrl };
+    case 'base':
+      // 200 without an auth challenge: pulls are anonymous, and a 401 here would make clients ask for
+      // credentials they do not have (the spec lets a registry answer /v2/ with 200 when auth is off).
+      return { action: 'respond', status: 200, headers: { ...API_VERSION, 'content-type': 'application/json' }, body: method === 'HEAD' ? '' : '{}' };
+    case 'catalog':
+      return respondError({ status: 404, code: 'UNSUPPORTED', message: 'catalog listing is not supported' }, method);
+    case 'manifest':
+    case 'tags':
+    case 'referrers':
+      // Manifests and tags are small and change; the upstream registry is their source of truth.
+      return { action: 'redirect', status: 307, location: upstreamLocation(config, path, querystring) };
+    case 'blob':
+      return decideBlob(path, querystring, place, config);
+  }
+}
+
+function decideBlob(path: Extract<RegistryPath, { kind: 'blob' }>, querystring: string, place: Place | null, config: EdgeConfig): Decision {
+  const forward: Forward = { action: 'forward', uri: `/${config.blobPrefix}${path.digest}`, querystring };
+  const { action, region } = blobActionFor(place, config);
+  if (action === 'upstream') return { action: 'redirect', status: 307, location: upstreamLocation(config, path, querystring) };
+  if (action === 'cloudfront' || region === undefined) return forward;
+  const bucket = config.buckets[region];
+  if (bucket === undefined) return forward;
+  const url = `${bucketUrl(config.publicEndpoint, bucket, region)}/${config.blobPrefix}${path.digest}`;
+  const redirect: Redirect = { action: 'redirect', status: 307, location: withQuery(url, querystring) };
+  // Never send a client to a blob that is not there: replication may lag a new push by a few seconds.
+  if (config.verify.enabled) redirect.verify = { url, fallback: forward };
+  return redirect;
+}

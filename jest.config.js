@@ -7,6 +7,7 @@ const common = {
   moduleNameMapper: { '^@middy/([^/]+)$': '<rootDir>/node_modules/@middy/$1/index.js' },
   transformIgnorePatterns: ['/node_modules/(?!@middy/)'],
   testEnvironment: 'node',
+  setupFiles: ['<rootDir>/test/support/setup-env.ts'],
 };
 module.exports = {
   projects: [

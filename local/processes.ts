@@ -1,0 +1,142 @@
+/**
+ * Child processes the local stack and the tests depend on (moto_server, docker-registry): started in
+ * their own process group, waited for until they listen, and stopped (the whole group) on request or when
+ * this process exits, so nothing is left listening.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { connect } from 'node:net';
+import { delimiter, join } from 'node:path';
+
+/** A command the stack needs is not installed; the message names the Debian package that provides it. */
+export class MissingToolError extends Error {
+  constructor(
+    readonly tool: string,
+    readonly debianPackage: string,
+  ) {
+    super(`${tool} is not installed: run scripts/setup.sh as root, or apt-get install -y ${debianPackage}`);
+    this.name = 'MissingToolError';
+  }
+}
+
+/** Where `command` is on PATH; throws MissingToolError naming `debianPackage` when it is not. */
+export function requireTool(command: string, debianPackage: string): string {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    const candidate = join(dir, command);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  throw new MissingToolError(command, debianPackage);
+}
+
+export interface ManagedProcess {
+  name: string;
+  pid: number;
+  /** Output so far (the last 64 KB), for error messages. */
+  output(): string;
+  /** Resolves when the process has exited. */
+  exited: Promise<number | null>;
+  stop(): Promise<void>;
+}
+
+const running = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals) {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+function installExitHook() {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // Last resort: whatever way this process ends, its servers end with it.
+  process.on('exit', () => {
+    for (const child of running) killGroup(child, 'SIGKILL');
+  });
+}
+
+/** Resolves once something accepts TCP connections on host:port, or rejects after `timeoutMs`. */
+export async function waitForPort(host: string, port: number, timeoutMs: number, alive: () => boolean = () => true): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect({ host, port });
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (!alive()) throw new Error(`exited before listening on ${host}:${port}`);
+    if (Date.now() > deadline) throw new Error(`nothing listening on ${host}:${port} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export interface StartOptions {
+  name: string;
+  command: string;
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+  /** Wait until this address accepts connections. */
+  listen: { host: string; port: number };
+  timeoutMs?: number;
+}
+
+export async function startProcess(options: StartOptions): Promise<ManagedProcess> {
+  installExitHook();
+  const child = spawn(options.command, options.args, {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true, // its own process group, so stop() reaches its children too
+  });
+  running.add(child);
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString('utf8')).slice(-65536);
+  };
+  child.stdout!.on('data', keep);
+  child.stderr!.on('data', keep);
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => {
+      running.delete(child);
+      resolve(code);
+    });
+    child.once('error', (error) => {
+      keep(Buffer.from(String(error)));
+      running.delete(child);
+      resolve(null);
+    });
+  });
+  const managed: ManagedProcess = {
+    name: options.name,
+    pid: child.pid ?? -1,
+    output: () => output,
+    exited,
+    async stop() {
+      killGroup(child, 'SIGTERM');
+      const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 3000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+  try {
+    await waitForPort(options.listen.host, options.listen.port, options.timeoutMs ?? 20000, () => running.has(child));
+  } catch (error) {
+    await managed.stop();
+    throw new Error(`${options.name} did not start: ${(error as Error).message}\n${output.slice(-2000)}`);
+  }
+  return managed;
+}

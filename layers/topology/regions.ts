@@ -14,6 +14,8 @@ export interface Region {
   lat: number;
   lon: number;
   approximate?: true;
+  /** Regions to prefer, in order, over the distance ranking: where the cables run differs from the map. */
+  prefer?: readonly string[];
 }
 
 const r = (name: string, lat: number, lon: number, partition: Partition = 'aws', approximate?: true): Region => ({
@@ -47,7 +49,8 @@ export const REGIONS: readonly Region[] = [
   r('me-south-1', 26.1, 50.6), // Bahrain
   r('me-central-1', 24.5, 54.4), // UAE
   r('me-west-1', 24.7, 46.7, 'aws', true), // Saudi Arabia
-  r('af-south-1', -33.9, 18.4), // Cape Town
+  // Cape Town is about as far from Singapore as from Dublin, but its cables run to Europe (~150 ms vs ~260 ms).
+  { ...r('af-south-1', -33.9, 18.4), prefer: ['eu-west-2', 'eu-west-1', 'eu-central-1', 'eu-south-1', 'eu-west-3'] }, // Cape Town
   r('ap-south-1', 19.1, 72.9), // Mumbai
   r('ap-south-2', 17.4, 78.5), // Hyderabad
   r('ap-east-1', 22.3, 114.2), // Hong Kong
@@ -94,11 +97,16 @@ export function distanceKm(a: Region, b: Region): number {
   return 2 * 6371 * Math.asin(Math.min(1, Math.sqrt(h)));
 }
 
-/** The candidate nearest to `from` (ties: the first in `candidates`), or undefined if none is known. */
+/**
+ * The candidate nearest to `from`: its own region, else a preferred one, else the closest by great-circle
+ * distance (ties: the first in `candidates`). Undefined when `from` has no known location.
+ */
 export function nearestRegion(from: string, candidates: readonly string[]): string | undefined {
   if (candidates.includes(from)) return from;
   const origin = BY_NAME.get(from);
   if (!origin) return undefined;
+  const preferred = origin.prefer?.find((name) => candidates.includes(name));
+  if (preferred) return preferred;
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const name of candidates) {

@@ -1,0 +1,52 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { resolveConfig } from '../../../layers/config/schema';
+import { mergeConfig } from '../../../tools/build';
+import { TEST_CONFIG, testConfig } from '../../support/configs';
+
+describe('stage configuration', () => {
+  test.each(readdirSync(join(__dirname, '../../../config')).filter((f) => f.endsWith('.json')))('config/%s is valid', (file) => {
+    const config = resolveConfig(JSON.parse(readFileSync(join(__dirname, '../../../config', file), 'utf8')), file);
+    expect(config.edge.buckets[config.edge.primaryRegion]).toBe(config.primaryBucket);
+  });
+
+  test('derives bucket names, replicas, the nearest bucket of every region and the redirect hosts', () => {
+    const config = testConfig();
+    expect(config.primaryBucket).toBe('edge-test-us-east-1');
+    expect(config.replicaBuckets).toEqual([
+      { region: 'eu-west-1', name: 'edge-test-eu-west-1' },
+      { region: 'ap-southeast-1', name: 'edge-test-ap-southeast-1' },
+    ]);
+    expect(config.configBucket).toBe('edge-test-config');
+    expect(config.edge.nearest).toMatchObject({ 'us-east-1': 'us-east-1', 'sa-east-1': 'us-east-1', 'af-south-1': 'eu-west-1', 'ap-southeast-2': 'ap-southeast-1' });
+    expect(config.redirectHosts).toEqual([
+      'edge-test-us-east-1.s3.dualstack.us-east-1.amazonaws.com',
+      'edge-test-eu-west-1.s3.dualstack.eu-west-1.amazonaws.com',
+      'edge-test-ap-southeast-1.s3.dualstack.ap-southeast-1.amazonaws.com',
+      'upstream.example.org',
+      'docs.example.org',
+    ]);
+  });
+
+  test('bucket names can be given explicitly (an existing primary bucket)', () => {
+    const config = testConfig({ buckets: { names: { 'us-east-1': 'k8s-artifacts-prod' }, primaryExisting: true } });
+    expect(config.primaryBucket).toBe('k8s-artifacts-prod');
+  });
+
+  test.each<[string, Record<string, unknown>, string]>([
+    ['an unknown region', { buckets: { regions: ['us-east-1', 'mars-north-1'] } }, 'buckets.regions.1: "mars-north-1" is not a known commercial AWS region'],
+    ['a GovCloud bucket region', { buckets: { regions: ['us-east-1', 'us-gov-west-1'] } }, 'buckets.regions.1: "us-gov-west-1" is not a known commercial AWS region'],
+    ['a primary outside the regions', { buckets: { primaryRegion: 'eu-west-2' } }, 'buckets.primaryRegion: "eu-west-2" is not in buckets.regions'],
+    ['a region twice', { buckets: { regions: ['us-east-1', 'us-east-1'] } }, 'buckets.regions: lists a region twice'],
+    ['a typo in a field name', { bukets: {} }, '(root): Unrecognized key: "bukets"'],
+    ['plain http to a public host', { upstream: { url: 'http://upstream.example.org' } }, 'upstream.url: must be an https URL (http only for loopback)'],
+    ['a path in the upstream URL', { upstream: { url: 'https://upstream.example.org/v2/x' } }, 'upstream.url: must be scheme and host only'],
+    ['an endpoint without {bucket}', { buckets: { publicEndpoint: 'https://s3.amazonaws.com' } }, 'buckets.publicEndpoint: must contain {bucket}'],
+    ['an invalid bucket name', { buckets: { names: { 'us-east-1': 'Bad_Name' } } }, 'buckets.names.us-east-1: must be a valid S3 bucket name'],
+    ['a bad policy action', { routing: { policy: { gcp: 'regional' } } }, 'routing.policy.gcp: Invalid option'],
+    ['a verify timeout above the edge budget', { routing: { verify: { timeoutMs: 10_000 } } }, 'routing.verify.timeoutMs: Too big'],
+    ['a nearest override to a region without a bucket', { routing: { nearest: { 'ap-south-1': 'eu-west-2' } } }, 'routing.nearest.ap-south-1: "eu-west-2" holds no bucket'],
+  ])('refuses %s, naming the field', (_name, override, message) => {
+    expect(() => resolveConfig(mergeConfig(TEST_CONFIG, override), 'config/test.json')).toThrow(`config/test.json: ${message}`);
+  });
+});

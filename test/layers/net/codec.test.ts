@@ -1,0 +1,76 @@
+import fc from 'fast-check';
+import { decodeTable, encodeTable } from '../../../layers/net/codec';
+import { loadTable } from '../../../layers/net/load';
+import { snapshot } from '../../support/snapshot';
+
+describe('the range table wire format', () => {
+  const { compiled, table } = snapshot();
+
+  test('round-trips the snapshot: same metadata, places and answers', () => {
+    const decoded = decodeTable(compiled.bytes);
+    expect(decoded.metadata).toEqual(compiled.metadata);
+    expect(decoded.places).toEqual(compiled.data.places);
+    expect(encodeTable(decoded.metadata, decoded.places, decoded.intervals)).toEqual(compiled.bytes);
+    expect(loadTable(compiled.bytes).table.classify('3.4.12.4')).toEqual(table.classify('3.4.12.4'));
+  });
+
+  test('records where the table came from', () => {
+    expect(compiled.metadata).toMatchObject({
+      aws: { syncToken: '1785313625', createDate: '2026-07-29-08-27-05', prefixes: 16424 },
+      gcp: { syncToken: '1785333953849', prefixes: 1047 },
+    });
+  });
+
+  test('loads from an unaligned buffer (Buffers from pools and base64 often are)', () => {
+    const shifted = new Uint8Array(compiled.bytes.length + 1).subarray(1);
+    shifted.set(compiled.bytes);
+    expect(loadTable(shifted).table.classify('64.252.81.7')?.region).toBe('sa-east-1');
+  });
+
+  const corrupt = (edit: (bytes: Uint8Array, view: DataView) => void) => {
+    const bytes = compiled.bytes.slice();
+    edit(bytes, new DataView(bytes.buffer));
+    return () => decodeTable(bytes);
+  };
+  const arraysAt = () => {
+    const view = new DataView(compiled.bytes.buffer, compiled.bytes.byteOffset);
+    return (24 + view.getUint32(8, true) + view.getUint32(20, true) + 3) & ~3;
+  };
+
+  test.each<[string, (b: Uint8Array, v: DataView) => void, RegExp]>([
+    ['a wrong magic', (b) => (b[0] = 0x58), /bad magic/],
+    ['an unknown format version', (b) => (b[4] = 9), /format 9 is not supported/],
+    ['a count that disagrees with the size', (_b, v) => v.setUint32(12, v.getUint32(12, true) + 1, true), /header says/],
+    ['metadata that is not JSON', (b) => (b[24] = 0x7b + 1), /metadata is not valid JSON/],
+    ['a place with an unknown cloud', (b, v) => (b[24 + v.getUint32(8, true)] = 7), /unknown cloud/],
+    ['IPv4 intervals out of order', (_b, v) => v.setUint32(arraysAt() + 8, 0, true), /IPv4 interval 2 is out of order/],
+    ['an interval naming a place that does not exist', (_b, v) => v.setUint16(arraysAt() + 4 * v.getUint32(12, true) + 16 * v.getUint32(16, true), 250, true), /IPv4 interval 0 is invalid/],
+  ])('refuses %s', (_name, edit, message) => {
+    expect(corrupt(edit)).toThrow(message);
+  });
+
+  test('refuses truncation at every length', () => {
+    for (const length of [0, 3, 23, 24, 100, compiled.bytes.length - 4, compiled.bytes.length - 1]) {
+      expect(() => decodeTable(compiled.bytes.subarray(0, length))).toThrow(/range table|not a registry-edge/);
+    }
+  });
+
+  test('random corruption is refused or yields a table that still answers (never a crash or a hang)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(compiled.bytes.length - 1), fc.nat(255)), { minLength: 1, maxLength: 8 }), (flips) => {
+        const bytes = compiled.bytes.slice();
+        for (const [at, value] of flips) bytes[at] = value;
+        let loaded;
+        try {
+          loaded = loadTable(bytes);
+        } catch (error) {
+          expect(error).toBeInstanceOf(Error);
+          return;
+        }
+        // A flip in the arrays that keeps them well-formed gives a different but valid table.
+        for (const ip of ['3.4.12.4', '2600:1f18::1', '8.8.8.8']) expect(() => loaded.table.classify(ip)).not.toThrow();
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

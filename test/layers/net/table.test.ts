@@ -1,0 +1,75 @@
+import { type Cidr, formatCidr, formatV4, formatV6, topMask } from '../../../layers/net/ip';
+import { snapshot } from '../../support/snapshot';
+
+// Real addresses from the vendored snapshot (data/aws-ip-ranges.json, data/gcp-cloud.json).
+describe('classifying with the snapshot table', () => {
+  const { table } = snapshot();
+
+  test.each([
+    // A regional prefix nested in a GLOBAL one: the most specific prefix wins.
+    ['64.252.81.7', 'aws', 'sa-east-1', '64.252.81.0/24'],
+    ['64.252.81.0', 'aws', 'sa-east-1', '64.252.81.0/24'], // first address of the nested prefix
+    ['64.252.81.255', 'aws', 'sa-east-1', '64.252.81.0/24'], // last address
+    ['64.252.90.0', 'aws', 'GLOBAL', '64.252.64.0/18'], // a part of the GLOBAL /18 no regional prefix claims
+    ['64.252.89.255', 'aws', 'eu-central-1', '64.252.89.0/24'], // the last address of a nested /24 ...
+    ['64.252.127.0', 'aws', 'GLOBAL', '64.252.64.0/18'], // ... and after another, the GLOBAL prefix again
+    ['64.252.126.255', 'aws', 'eu-west-3', '64.252.126.0/24'],
+    ['35.55.125.255', 'aws', 'GLOBAL', '35.55.0.0/17'], // just before a nested prefix
+    ['35.55.126.0', 'aws', 'us-west-2', '35.55.126.0/24'],
+    ['15.193.3.10', 'aws', 'ap-southeast-2', '15.193.3.0/24'],
+    ['15.193.12.0', 'aws', 'GLOBAL', '15.193.0.0/19'],
+    // Single addresses and ordinary regional prefixes.
+    ['3.4.12.4', 'aws', 'eu-west-1', '3.4.12.4/32'],
+    ['52.94.152.184', 'aws', 'us-gov-west-1', '52.94.152.184/32'],
+    ['52.94.76.200', 'aws', 'us-west-2', '52.94.76.0/22'],
+    // IPv6, including a nested regional /48 inside a GLOBAL /40 and a published /128.
+    ['2600:9000:5206::1', 'aws', 'ap-northeast-2', '2600:9000:5206::/48'],
+    ['2600:9000:5206:ffff:ffff:ffff:ffff:ffff', 'aws', 'ap-northeast-2', '2600:9000:5206::/48'],
+    ['2600:9000:5214::', 'aws', 'GLOBAL', '2600:9000:5200::/40'],
+    ['2600:1f18::1', 'aws', 'us-east-1', '2600:1f18::/33'],
+    ['2406:daba:f000::1', 'aws', 'ap-southeast-4', '2406:daba:f000::/40'],
+    ['2400:6500:0:9::2', 'aws', 'ap-southeast-3', '2400:6500:0:9::2/128'],
+    // IPv4-mapped IPv6 is classified as its IPv4 address.
+    ['::ffff:64.252.81.7', 'aws', 'sa-east-1', '64.252.81.0/24'],
+    ['::ffff:3.4.12.4', 'aws', 'eu-west-1', '3.4.12.4/32'],
+    // GCP scopes.
+    ['34.1.208.1', 'gcp', 'africa-south1', '34.1.208.0/20'],
+    ['34.35.255.255', 'gcp', 'africa-south1', '34.35.0.0/16'],
+  ])('%s is %s %s (%s)', (ip, cloud, region, prefix) => {
+    expect(table.classify(ip)).toEqual({ cloud, region, prefix });
+  });
+
+  test.each(['8.8.8.8', '1.1.1.1', '0.0.0.0', '255.255.255.255', '::', '::1', 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', '2001:db8::1', '::ffff:8.8.8.8'])(
+    '%s is in no published range',
+    (ip) => {
+      expect(table.classify(ip)).toBeNull();
+    },
+  );
+
+  test.each(['', 'localhost', '1.2.3', '::ffff:1.2.3', '2600:1f18::1%eth0', '52.94.76.001'])('%j is not an address', (ip) => {
+    expect(table.classify(ip)).toBeUndefined();
+  });
+
+  test('each of the 247 regional prefixes nested in a GLOBAL one wins over it, at its first and last address', () => {
+    const { compiled } = snapshot();
+    const places = compiled.data.places;
+    const value = (c: Cidr) => (c.family === 4 ? BigInt(c.words[0]!) : (BigInt(c.words[0]!) << 96n) | (BigInt(c.words[1]!) << 64n) | (BigInt(c.words[2]!) << 32n) | BigInt(c.words[3]!));
+    const bits = (c: Cidr) => (c.family === 4 ? 32 : 128);
+    const contains = (outer: Cidr, inner: Cidr) =>
+      outer.family === inner.family && outer.length < inner.length && value(inner) >> BigInt(bits(outer) - outer.length) === value(outer) >> BigInt(bits(outer) - outer.length);
+    const global = compiled.data.entries.filter((e) => places[e.place]!.region === 'GLOBAL');
+    let nested = 0;
+    for (const entry of compiled.data.entries) {
+      const place = places[entry.place]!;
+      if (place.cloud !== 'aws' || place.region === 'GLOBAL' || !global.some((g) => contains(g.cidr, entry.cidr))) continue;
+      nested++;
+      const last = new Uint32Array(entry.cidr.words);
+      for (let w = 0; w < 4; w++) last[w] = (last[w]! | ~topMask(entry.cidr.length - 32 * w)) >>> 0;
+      for (const words of [entry.cidr.words, last]) {
+        const ip = entry.cidr.family === 4 ? formatV4(words[0]!) : formatV6(words);
+        expect(table.classify(ip)).toEqual({ cloud: 'aws', region: place.region, prefix: formatCidr(entry.cidr) });
+      }
+    }
+    expect(nested).toBe(247);
+  });
+});

@@ -1,0 +1,82 @@
+import type { Place } from '../../../layers/net/types';
+import { type Decision, decide } from '../../../layers/routing/policy';
+import { testConfig } from '../../support/configs';
+
+const config = testConfig().edge;
+const digest = `sha256:${'c'.repeat(64)}`;
+const blob = `/v2/pause/blobs/${digest}`;
+const aws = (region: string): Place => ({ cloud: 'aws', region });
+const gcp: Place = { cloud: 'gcp', region: 'us-central1' };
+const bucketUrl = (region: string) => `https://edge-test-${region}.s3.dualstack.${region}.amazonaws.com/containers/images/${digest}`;
+const forward = (querystring = ''): Decision => ({ action: 'forward', uri: `/containers/images/${digest}`, querystring });
+const redirect = (location: string, verifyUrl?: string, qs = ''): Decision => ({
+  action: 'redirect',
+  status: 307,
+  location,
+  ...(verifyUrl ? { verify: { url: verifyUrl, fallback: forward(qs) } } : {}),
+});
+const get = (uri: string, querystring = '') => ({ method: 'GET', uri, querystring });
+
+describe('blob requests, by where the client is', () => {
+  test.each<[string, Place | null, Decision]>([
+    ['an AWS region with a bucket: that bucket', aws('eu-west-1'), redirect(bucketUrl('eu-west-1'), bucketUrl('eu-west-1'))],
+    ['the primary region: the primary bucket', aws('us-east-1'), redirect(bucketUrl('us-east-1'), bucketUrl('us-east-1'))],
+    ['a region without a bucket: the nearest (ap-south-1 -> Singapore)', aws('ap-south-1'), redirect(bucketUrl('ap-southeast-1'), bucketUrl('ap-southeast-1'))],
+    ['a region without a bucket: the nearest (eu-central-1 -> Ireland)', aws('eu-central-1'), redirect(bucketUrl('eu-west-1'), bucketUrl('eu-west-1'))],
+    ['a region without a bucket: the nearest (us-west-2 -> N. Virginia)', aws('us-west-2'), redirect(bucketUrl('us-east-1'), bucketUrl('us-east-1'))],
+    ['AWS GLOBAL ranges say nothing of location: CloudFront', aws('GLOBAL'), forward()],
+    ['GovCloud is another partition: CloudFront', aws('us-gov-west-1'), forward()],
+    ['China is another partition: CloudFront', aws('cn-north-1'), forward()],
+    ['the European Sovereign Cloud is another partition: CloudFront', aws('eusc-de-east-1'), forward()],
+    ['a region newer than the topology table: CloudFront', aws('xx-new-1'), forward()],
+    ['GCP: upstream, which lives there', gcp, redirect(`https://upstream.example.org/v2/org/images/pause/blobs/${digest}`)],
+    ['anyone else: CloudFront', null, forward()],
+  ])('%s', (_name, place, expected) => {
+    expect(decide(get(blob), place, config)).toEqual(expected);
+  });
+
+  test('HEAD is routed like GET', () => {
+    expect(decide({ method: 'HEAD', uri: blob, querystring: '' }, aws('eu-west-1'), config)).toEqual(decide(get(blob), aws('eu-west-1'), config));
+  });
+
+  test('the query string is kept on redirects and forwards', () => {
+    expect(decide(get(blob, 'ns=docker.io'), aws('eu-west-1'), config)).toEqual(redirect(`${bucketUrl('eu-west-1')}?ns=docker.io`, bucketUrl('eu-west-1'), 'ns=docker.io'));
+    expect(decide(get(blob, 'ns=docker.io'), gcp, config)).toEqual(redirect(`https://upstream.example.org/v2/org/images/pause/blobs/${digest}?ns=docker.io`));
+    expect(decide(get(blob, 'a=1&b=%2F'), null, config)).toEqual(forward('a=1&b=%2F'));
+  });
+
+  test('the policy is configurable per class of client', () => {
+    const custom = testConfig({
+      routing: { policy: { gcp: 'cloudfront', 'aws-us-gov': 'regional', 'aws-eusc': 'upstream', internet: 'upstream' }, nearest: { 'ap-south-1': 'eu-west-1' }, verify: { enabled: false } },
+    }).edge;
+    expect(decide(get(blob), gcp, custom)).toEqual(forward());
+    expect(decide(get(blob), aws('us-gov-west-1'), custom)).toEqual(redirect(bucketUrl('us-east-1')));
+    expect(decide(get(blob), aws('eusc-de-east-1'), custom)).toEqual(redirect(`https://upstream.example.org/v2/org/images/pause/blobs/${digest}`));
+    expect(decide(get(blob), null, custom)).toEqual(redirect(`https://upstream.example.org/v2/org/images/pause/blobs/${digest}`));
+    expect(decide(get(blob), aws('ap-south-1'), custom)).toEqual(redirect(bucketUrl('eu-west-1')));
+  });
+});
+
+describe('everything else', () => {
+  test.each<[string, { method: string; uri: string; querystring: string }, Partial<Decision> & Record<string, unknown>]>([
+    ['manifests go upstream with the query string', get('/v2/pause/manifests/3.9', 'ns=k8s.io'), { action: 'redirect', status: 307, location: 'https://upstream.example.org/v2/org/images/pause/manifests/3.9?ns=k8s.io' }],
+    ['manifests by digest go upstream', get(`/v2/pause/manifests/${digest}`), { action: 'redirect', location: `https://upstream.example.org/v2/org/images/pause/manifests/${digest}` }],
+    ['tags go upstream', get('/v2/a/b/tags/list', 'n=10&last=x'), { action: 'redirect', location: 'https://upstream.example.org/v2/org/images/a/b/tags/list?n=10&last=x' }],
+    ['referrers go upstream', get(`/v2/pause/referrers/${digest}`), { action: 'redirect', location: `https://upstream.example.org/v2/org/images/pause/referrers/${digest}` }],
+    ['/ goes to the documentation', get('/'), { action: 'redirect', status: 307, location: 'https://docs.example.org/registry' }],
+    ['/v2/ answers 200 without an auth challenge', get('/v2/'), { action: 'respond', status: 200, headers: { 'docker-distribution-api-version': 'registry/2.0', 'content-type': 'application/json' }, body: '{}' }],
+    ['/v2 too', get('/v2'), { action: 'respond', status: 200 }],
+    ['HEAD /v2/ has no body', { method: 'HEAD', uri: '/v2/', querystring: '' }, { action: 'respond', status: 200, body: '' }],
+    ['the catalog is not served', get('/v2/_catalog'), { action: 'respond', status: 404, body: '{"errors":[{"code":"UNSUPPORTED","message":"catalog listing is not supported"}]}' }],
+    ['POST is refused with Allow', { method: 'POST', uri: '/v2/pause/blobs/uploads/', querystring: '' }, { action: 'respond', status: 405, headers: expect.objectContaining({ allow: 'GET, HEAD' }) }],
+    ['PUT is refused', { method: 'PUT', uri: '/v2/pause/manifests/latest', querystring: '' }, { action: 'respond', status: 405 }],
+    ['OPTIONS is refused', { method: 'OPTIONS', uri: '/v2/', querystring: '' }, { action: 'respond', status: 405 }],
+    ['a malformed digest is an OCI error, not a redirect', get('/v2/pause/blobs/sha256:zz'), { action: 'respond', status: 400, body: expect.stringContaining('"code":"DIGEST_INVALID"') }],
+    ['an encoded slash is refused', get(`/v2/a%2Fb/blobs/${digest}`), { action: 'respond', status: 400, body: expect.stringContaining('NAME_INVALID') }],
+    ['CR/LF in the query string is refused', get(blob, 'a=1\r\nLocation: https://evil.example'), { action: 'respond', status: 400 }],
+    ['a space in the query string is refused', get(blob, 'a=1 2'), { action: 'respond', status: 400 }],
+    ['an error answer to HEAD has no body', { method: 'HEAD', uri: '/v2/nope', querystring: '' }, { action: 'respond', status: 404, body: '' }],
+  ])('%s', (_name, request, expected) => {
+    expect(decide(request, null, config)).toMatchObject(expected);
+  });
+});

@@ -1,5 +1,5 @@
 import type { Place } from '../../../layers/net/types';
-import { type Decision, decide } from '../../../layers/routing/policy';
+import { type Decision, decide, type Forward } from '../../../layers/routing/policy';
 import { testConfig } from '../../support/configs';
 
 const config = testConfig().edge;
@@ -8,7 +8,7 @@ const blob = `/v2/pause/blobs/${digest}`;
 const aws = (region: string): Place => ({ cloud: 'aws', region });
 const gcp: Place = { cloud: 'gcp', region: 'us-central1' };
 const bucketUrl = (region: string) => `https://edge-test-${region}.s3.dualstack.${region}.amazonaws.com/containers/images/${digest}`;
-const forward = (querystring = ''): Decision => ({ action: 'forward', uri: `/containers/images/${digest}`, querystring });
+const forward = (querystring = ''): Forward => ({ action: 'forward', uri: `/containers/images/${digest}`, querystring });
 const redirect = (location: string, verifyUrl?: string, qs = ''): Decision => ({
   action: 'redirect',
   status: 307,

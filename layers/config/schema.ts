@@ -115,6 +115,8 @@ export const StageConfigSchema = z.strictObject({
       multipartThresholdBytes: z.number().int().min(5 * 1024 * 1024).max(5 * 1024 ** 3).default(512 * 1024 * 1024),
       partSizeBytes: z.number().int().min(5 * 1024 * 1024).max(5 * 1024 ** 3).default(64 * 1024 * 1024),
       concurrency: z.number().int().min(1).max(64).default(8),
+      /** Parts copied at once within one multipart copy (on top of `concurrency` objects at once). */
+      partConcurrency: z.number().int().min(1).max(64).default(8),
       propagateDeletes: z.boolean().default(false),
       reconcileSchedule: z.string().default('cron(0 3 * * ? *)'),
     })

@@ -25,6 +25,8 @@ export interface BuildOptions {
   stage: string;
   /** Defaults to config/<stage>.json. */
   configPath?: string;
+  /** The configuration itself, instead of a file (tests). */
+  config?: unknown;
   /** Merged over the file's content before validation (the local stack fills in its ports this way). */
   override?: Record<string, unknown>;
   outDir?: string;
@@ -70,13 +72,15 @@ export function mergeConfig(base: unknown, override: unknown): unknown {
   return out;
 }
 
-export function loadStageConfig(options: Pick<BuildOptions, 'stage' | 'configPath' | 'override'>): ResolvedConfig {
-  const path = options.configPath ?? join(ROOT, 'config', `${options.stage}.json`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new Error(`cannot read the configuration ${path}: ${(error as Error).message}`);
+export function loadStageConfig(options: Pick<BuildOptions, 'stage' | 'configPath' | 'config' | 'override'>): ResolvedConfig {
+  const path = options.config !== undefined ? `${options.stage} configuration` : (options.configPath ?? join(ROOT, 'config', `${options.stage}.json`));
+  let raw: unknown = options.config;
+  if (raw === undefined) {
+    try {
+      raw = JSON.parse(readFileSync(path, 'utf8'));
+    } catch (error) {
+      throw new Error(`cannot read the configuration ${path}: ${(error as Error).message}`);
+    }
   }
   return resolveConfig(mergeConfig(raw, options.override ?? {}), path);
 }

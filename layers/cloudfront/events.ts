@@ -19,20 +19,14 @@ const STATUS_TEXT: Record<number, string> = {
   503: 'Service Unavailable',
 };
 
-/** Canonical header names for the headers we write (CloudFront wants lower-case keys, any-case `key`). */
-const HEADER_NAMES: Record<string, string> = {
-  location: 'Location',
-  'content-type': 'Content-Type',
-  'docker-distribution-api-version': 'Docker-Distribution-Api-Version',
-  allow: 'Allow',
-  'cache-control': 'Cache-Control',
-};
+/** "content-type" -> "Content-Type": CloudFront keys headers by lower-case name and keeps a display `key`. */
+const displayName = (lower: string) => lower.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase());
 
 export function toCloudFrontHeaders(headers: Record<string, string>): CloudFrontHeaders {
   const out: CloudFrontHeaders = {};
   for (const [name, value] of Object.entries(headers)) {
     const lower = name.toLowerCase();
-    out[lower] = [{ key: HEADER_NAMES[lower] ?? name, value }];
+    out[lower] = [{ key: displayName(lower), value }];
   }
   return out;
 }

@@ -3,16 +3,19 @@
  * 4-byte aligned), so loading a table is a few typed-array views over its bytes: no loop over entries at
  * an edge cold start, however large the feeds grow.
  *
- *   0  "RETB"   4  u8 version | u8 0 | u16 place count   8  u32 metadata bytes
- *   12 u32 IPv4 intervals   16 u32 IPv6 intervals   20 u32 place bytes
- *   24 metadata (UTF-8 JSON) | places (u8 cloud, u8 name length, name)... | zero padding to 4
+ *   0  "RETB"   4  u8 version | u8 0 | u16 0   8  u32 header bytes   12 u32 IPv4 intervals   16 u32 IPv6 intervals
+ *   20 u32 0   24 header: UTF-8 JSON {"metadata": {...}, "places": [["aws", "us-east-1"], ...]} | padding to 4
  *   v4 starts (u32 each) | v6 starts (4 x u32 each) | v4 info (u16 each) | v6 info (u16 each) | padding to 4
  *
  * The AWS + GCP feeds (18,000 entries, 5 MB of JSON) become 160 KB, 62 KB deflated. Integrity is the
  * publisher's job (a SHA-256 in the pointer object); `decodeTable` checks structure and bounds and never
  * trusts a length it has not compared with the bytes it has.
  */
-import { CLOUDS, type Intervals, NO_MATCH, type Place } from './types';
+import { CLOUDS, type Intervals, MAX_PLACES, NO_MATCH, type Place } from './types';
+
+// One decoder for every table: constructing one costs more than decoding a header with it.
+let decoder: TextDecoder | undefined;
+const textDecoder = () => (decoder ??= new TextDecoder('utf-8', { fatal: true }));
 
 const MAGIC = 0x42544552; // "RETB" read as a little-endian u32
 export const TABLE_FORMAT_VERSION = 1;
@@ -30,27 +33,22 @@ export interface DecodedTable {
 const pad4 = (n: number) => (n + 3) & ~3;
 
 export function encodeTable(metadata: TableMetadata, places: readonly Place[], intervals: Intervals): Uint8Array {
-  const meta = new TextEncoder().encode(JSON.stringify(metadata));
-  const placeBytes: number[] = [];
   for (const place of places) {
-    if (!/^[\x21-\x7e]{1,255}$/.test(place.region)) throw new Error(`region name "${place.region}" cannot be encoded`);
-    placeBytes.push(CLOUDS.indexOf(place.cloud), place.region.length, ...[...place.region].map((c) => c.charCodeAt(0)));
+    if (!CLOUDS.includes(place.cloud) || !isRegionName(place.region)) throw new Error(`place ${place.cloud} "${place.region}" cannot be encoded`);
   }
+  const header = new TextEncoder().encode(JSON.stringify({ metadata, places: places.map((p) => [p.cloud, p.region]) }));
   const n4 = intervals.v4Info.length;
   const n6 = intervals.v6Info.length;
-  const arraysAt = pad4(HEADER_BYTES + meta.length + placeBytes.length);
+  const arraysAt = pad4(HEADER_BYTES + header.length);
   const total = pad4(arraysAt + 4 * n4 + 16 * n6 + 2 * n4 + 2 * n6);
   const out = new Uint8Array(total);
   const view = new DataView(out.buffer);
   view.setUint32(0, MAGIC, true);
   view.setUint8(4, TABLE_FORMAT_VERSION);
-  view.setUint16(6, places.length, true);
-  view.setUint32(8, meta.length, true);
+  view.setUint32(8, header.length, true);
   view.setUint32(12, n4, true);
   view.setUint32(16, n6, true);
-  view.setUint32(20, placeBytes.length, true);
-  out.set(meta, HEADER_BYTES);
-  out.set(placeBytes, HEADER_BYTES + meta.length);
+  out.set(header, HEADER_BYTES);
   let at = arraysAt;
   const put32 = (values: Uint32Array) => values.forEach((v) => ((view.setUint32(at, v, true), (at += 4))));
   const put16 = (values: Uint16Array) => values.forEach((v) => ((view.setUint16(at, v, true), (at += 2))));
@@ -59,6 +57,10 @@ export function encodeTable(metadata: TableMetadata, places: readonly Place[], i
   put16(intervals.v4Info);
   put16(intervals.v6Info);
   return out;
+}
+
+function isRegionName(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= 64;
 }
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
@@ -76,37 +78,30 @@ export function decodeTable(input: Uint8Array, { check = true } = {}): DecodedTa
   if (view.getUint32(0, true) !== MAGIC) throw new Error('not a registry-edge range table (bad magic)');
   const version = view.getUint8(4);
   if (version !== TABLE_FORMAT_VERSION) throw new Error(`range table format ${version} is not supported (expected ${TABLE_FORMAT_VERSION})`);
-  const placeCount = view.getUint16(6, true);
-  const metaLength = view.getUint32(8, true);
+  const headerLength = view.getUint32(8, true);
   const n4 = view.getUint32(12, true);
   const n6 = view.getUint32(16, true);
-  const placeLength = view.getUint32(20, true);
-  const arraysAt = pad4(HEADER_BYTES + metaLength + placeLength);
+  const arraysAt = pad4(HEADER_BYTES + headerLength);
   const expected = pad4(arraysAt + 4 * n4 + 16 * n6 + 2 * n4 + 2 * n6);
   if (expected !== bytes.length) throw new Error(`range table is ${bytes.length} bytes, its header says ${expected}`);
   if (n4 === 0 || n6 === 0) throw new Error('range table has an empty address family');
 
-  let metadata: TableMetadata;
+  let header: { metadata?: unknown; places?: unknown };
   try {
-    metadata = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(HEADER_BYTES, HEADER_BYTES + metaLength)));
+    header = JSON.parse(textDecoder().decode(bytes.subarray(HEADER_BYTES, HEADER_BYTES + headerLength)));
   } catch (error) {
-    throw new Error(`range table metadata is not valid JSON: ${(error as Error).message}`);
+    throw new Error(`range table header is not valid JSON: ${(error as Error).message}`);
   }
+  const metadata = header?.metadata;
   if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) throw new Error('range table metadata is not an object');
-
+  if (!Array.isArray(header?.places) || header.places.length > MAX_PLACES) throw new Error('range table places are not a list');
   const places: Place[] = [];
-  let at = HEADER_BYTES + metaLength;
-  const placesEnd = at + placeLength;
-  for (let i = 0; i < placeCount; i++) {
-    if (at + 2 > placesEnd) throw new Error('range table places are truncated');
-    const cloud = CLOUDS[bytes[at]!];
-    const nameLength = bytes[at + 1]!;
-    if (cloud === undefined) throw new Error(`range table place ${i} has an unknown cloud`);
-    if (at + 2 + nameLength > placesEnd) throw new Error('range table places are truncated');
-    places.push({ cloud, region: String.fromCharCode(...bytes.subarray(at + 2, at + 2 + nameLength)) });
-    at += 2 + nameLength;
+  for (const entry of header.places as unknown[]) {
+    const [cloud, region] = Array.isArray(entry) ? entry : [];
+    if (!CLOUDS.includes(cloud) || !isRegionName(region)) throw new Error(`range table place ${places.length} is invalid`);
+    places.push({ cloud, region });
   }
-  if (at !== placesEnd) throw new Error('range table places do not fill their section');
+  const placeCount = places.length;
 
   const base = bytes.byteOffset + arraysAt;
   const intervals: Intervals = {
@@ -116,7 +111,7 @@ export function decodeTable(input: Uint8Array, { check = true } = {}): DecodedTa
     v6Info: new Uint16Array(bytes.buffer, base + 4 * n4 + 16 * n6 + 2 * n4, n6),
   };
   if (check) checkIntervals(intervals, placeCount);
-  return { metadata, places, intervals };
+  return { metadata: metadata as TableMetadata, places, intervals };
 }
 
 function checkIntervals(t: Intervals, placeCount: number): void {

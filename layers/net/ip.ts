@@ -21,6 +21,7 @@ const COLON = 0x3a;
 
 /** Parses dotted-quad IPv4 text between `start` and `end`; -1 when invalid. */
 function parseV4Range(text: string, start: number, end: number): number {
+  // Int32 arithmetic throughout (V8 keeps it in registers); the result is made unsigned at the end.
   let value = 0;
   let octet = 0;
   let digits = 0;
@@ -29,21 +30,21 @@ function parseV4Range(text: string, start: number, end: number): number {
     const c = text.charCodeAt(i);
     if (c === DOT) {
       if (digits === 0 || parts === 3) return -1;
-      value = value * 256 + octet;
+      value = (value << 8) | octet;
       parts++;
       octet = 0;
       digits = 0;
       continue;
     }
-    const d = c - 48;
-    if (d < 0 || d > 9) return -1;
+    const d = (c - 48) >>> 0;
+    if (d > 9) return -1;
     if (digits > 0 && octet === 0) return -1; // leading zero
     octet = octet * 10 + d;
     if (octet > 255) return -1;
     digits++;
   }
   if (digits === 0 || parts !== 3) return -1;
-  return value * 256 + octet; // stays a positive double below 2^32
+  return ((value << 8) | octet) >>> 0;
 }
 
 function hexValue(c: number): number {

@@ -27,6 +27,13 @@ describe('the range table wire format', () => {
     expect(loadTable(shifted).table.classify('64.252.81.7')?.region).toBe('sa-east-1');
   });
 
+  /** Overwrites the first occurrence of `from` in the header with `to` (same length). */
+  const replaceText = (bytes: Uint8Array, from: string, to: string) => {
+    const text = Buffer.from(bytes).toString('latin1');
+    const at = text.indexOf(from);
+    expect(at).toBeGreaterThan(0);
+    bytes.set(Buffer.from(to, 'latin1'), at);
+  };
   const corrupt = (edit: (bytes: Uint8Array, view: DataView) => void) => {
     const bytes = compiled.bytes.slice();
     edit(bytes, new DataView(bytes.buffer));
@@ -34,15 +41,16 @@ describe('the range table wire format', () => {
   };
   const arraysAt = () => {
     const view = new DataView(compiled.bytes.buffer, compiled.bytes.byteOffset);
-    return (24 + view.getUint32(8, true) + view.getUint32(20, true) + 3) & ~3;
+    return (24 + view.getUint32(8, true) + 3) & ~3;
   };
 
   test.each<[string, (b: Uint8Array, v: DataView) => void, RegExp]>([
     ['a wrong magic', (b) => (b[0] = 0x58), /bad magic/],
     ['an unknown format version', (b) => (b[4] = 9), /format 9 is not supported/],
     ['a count that disagrees with the size', (_b, v) => v.setUint32(12, v.getUint32(12, true) + 1, true), /header says/],
-    ['metadata that is not JSON', (b) => (b[24] = 0x7b + 1), /metadata is not valid JSON/],
-    ['a place with an unknown cloud', (b, v) => (b[24 + v.getUint32(8, true)] = 7), /unknown cloud/],
+    ['a header that is not JSON', (b) => (b[24] = 0x7b + 1), /header is not valid JSON/],
+    ['a place with an unknown cloud', (b) => replaceText(b, '["gcp",', '["gxp",'), /place \d+ is invalid/],
+    ['metadata that is not an object', (b) => replaceText(b, '{"metadata":{', '{"metadata":[{'.slice(0, 13)), /header is not valid JSON|metadata is not an object/],
     ['IPv4 intervals out of order', (_b, v) => v.setUint32(arraysAt() + 8, 0, true), /IPv4 interval 2 is out of order/],
     ['an interval naming a place that does not exist', (_b, v) => v.setUint16(arraysAt() + 4 * v.getUint32(12, true) + 16 * v.getUint32(16, true), 250, true), /IPv4 interval 0 is invalid/],
   ])('refuses %s', (_name, edit, message) => {

@@ -14,7 +14,7 @@
 import { CLOUDS, type Intervals, MAX_PLACES, NO_MATCH, type Place } from './types';
 
 // One decoder for every table: constructing one costs more than decoding a header with it.
-let decoder: TextDecoder | undefined;
+let decoder: InstanceType<typeof TextDecoder> | undefined;
 const textDecoder = () => (decoder ??= new TextDecoder('utf-8', { fatal: true }));
 
 const MAGIC = 0x42544552; // "RETB" read as a little-endian u32

@@ -5,7 +5,10 @@
 import { Command, CommanderError } from 'commander';
 import { registerBuild } from './commands/build';
 import { registerClassify } from './commands/classify';
+import { registerReconcile } from './commands/reconcile';
+import { registerReplay } from './commands/replay';
 import { registerRoute } from './commands/route';
+import { registerSync } from './commands/sync';
 
 export function createProgram(): Command {
   const program = new Command('registry-edge')
@@ -15,6 +18,9 @@ export function createProgram(): Command {
   registerClassify(program);
   registerRoute(program);
   registerBuild(program);
+  registerReconcile(program);
+  registerReplay(program);
+  registerSync(program);
   return program;
 }
 

@@ -1,14 +1,2 @@
-import { createServer } from 'node:net';
-
-/** A TCP port free on 127.0.0.1 right now (the OS picks it). */
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, host, () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
+// One implementation, shared with the local stack (local/ports.ts).
+export { freePort, portIsFree } from '../../local/ports';

@@ -128,13 +128,18 @@ export const StageConfigSchema = z.strictObject({
       certificateArn: z.string().regex(/^arn:aws:acm:us-east-1:\d{12}:certificate\/[0-9a-f-]+$/, 'must be an ACM certificate ARN in us-east-1').optional(),
       /** Requests per 5 minutes from one IP before WAF blocks it. */
       wafRateLimit: z.number().int().min(10).max(2_000_000_000).default(3_000),
+      /** CloudFront's additional distribution metrics (per-status error rates, origin latency, cache hit rate); billed per distribution. */
+      additionalMetrics: z.boolean().default(false),
     })
+    .refine((d) => d.aliases.length === 0 || d.certificateArn !== undefined, { message: 'aliases need a certificateArn (CloudFront serves its own certificate only for *.cloudfront.net)', path: ['aliases'] })
     .prefault({}),
   alarms: z
     .strictObject({
       email: z.email().optional(),
       /** Alarm when the published range table is older than this. */
       tableMaxAgeHours: z.number().min(1).default(48),
+      /** Alarm when more than this percentage of viewer requests get a 5xx over 10 of 15 minutes. */
+      serverErrorRatePercent: z.number().gt(0).max(100).default(5),
     })
     .prefault({}),
 });

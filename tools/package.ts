@@ -1,0 +1,154 @@
+/**
+ * `npm run package`: every stack of every deployable stage, offline and without credentials: the main stack
+ * (serverless.yml) and one regional stack per configured region (regional/serverless.yml), each written by
+ * osls into `<out>/<stage>/<stack>/`, plus `<out>/packaged.json` summing them up (what the deploy tests and
+ * the report read).
+ *
+ *   npm run package                          # all stages, into .serverless/
+ *   npm run package -- --stage sandbox --out /tmp/pkg
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadStageConfig, ROOT } from './build';
+import { deployNames, isEdgeFunction } from './deploy/names';
+import { deployableStages } from './deploy/variables';
+
+export const OSLS = join(ROOT, 'node_modules/osls/bin/serverless.js');
+export const TEMPLATE = 'cloudformation-template-update-stack.json';
+
+export interface StackTarget {
+  stage: string;
+  kind: 'main' | 'regional';
+  region: string;
+  /** Folder holding the service's serverless.yml. */
+  serviceDir: string;
+  /** Folder name under `<out>/<stage>/`. */
+  name: string;
+}
+
+export interface PackagedStack extends StackTarget {
+  dir: string;
+  template: string;
+  resources: number;
+  /** The function zips osls wrote (main stacks), in bytes. */
+  zips: Record<string, number>;
+  seconds: number;
+}
+
+export interface PackageResult {
+  outDir: string;
+  stacks: PackagedStack[];
+  seconds: number;
+}
+
+/** The stacks of a stage: the main one, then one per bucket region (the order they are deployed in is the reverse). */
+export function stackTargets(stage: string): StackTarget[] {
+  const names = deployNames(loadStageConfig({ stage }));
+  return [
+    { stage, kind: 'main', region: 'us-east-1', serviceDir: ROOT, name: 'main' },
+    ...names.buckets.map(({ region }) => ({ stage, kind: 'regional' as const, region, serviceDir: join(ROOT, 'regional'), name: `regional-${region}` })),
+  ];
+}
+
+/** The command line osls runs for `action` on a stack (package here; deploy in tools/deploy.ts). */
+export function oslsArgs(action: 'package' | 'deploy', target: StackTarget, packageDir?: string): string[] {
+  const args = [OSLS, action, '--stage', target.stage];
+  if (target.kind === 'regional') args.push('--region', target.region);
+  if (packageDir) args.push('--package', packageDir);
+  return args;
+}
+
+/** The environment osls packages in: no AWS credentials or profiles, so nothing can quietly use them. */
+export function offlineEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith('AWS_')) env[key] = value;
+  env.AWS_SHARED_CREDENTIALS_FILE = '/nonexistent/registry-edge/credentials';
+  env.AWS_CONFIG_FILE = '/nonexistent/registry-edge/config';
+  env.AWS_EC2_METADATA_DISABLED = 'true';
+  env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  return env;
+}
+
+export function run(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.on('error', fail);
+    child.on('close', (code) => done({ code, output }));
+  });
+}
+
+async function packageStack(target: StackTarget, outDir: string): Promise<PackagedStack> {
+  const dir = join(outDir, target.stage, target.name);
+  rmSync(dir, { recursive: true, force: true });
+  const started = Date.now();
+  const { code, output } = await run(oslsArgs('package', target, dir), target.serviceDir, offlineEnv());
+  if (code !== 0) throw new Error(`packaging ${target.stage}/${target.name} failed (exit ${code}):\n${output.trim()}`);
+  const template = join(dir, TEMPLATE);
+  const parsed = JSON.parse(readFileSync(template, 'utf8')) as { Resources: Record<string, unknown> };
+  const zips: Record<string, number> = {};
+  for (const file of readdirSync(dir)) if (file.endsWith('.zip')) zips[file.slice(0, -'.zip'.length)] = statSync(join(dir, file)).size;
+  return { ...target, dir, template, resources: Object.keys(parsed.Resources).length, zips, seconds: (Date.now() - started) / 1000 };
+}
+
+async function inSequence<T, R>(items: T[], job: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = [];
+  for (const item of items) results.push(await job(item));
+  return results;
+}
+
+export async function packageAll(options: { stages?: string[]; outDir?: string } = {}): Promise<PackageResult> {
+  const outDir = resolve(options.outDir ?? join(ROOT, '.serverless'));
+  const stages = options.stages ?? deployableStages();
+  const targets = stages.flatMap(stackTargets);
+  const started = Date.now();
+  // osls zips into <service dir>/.serverless/ and empties it when it starts, so two packages of the same
+  // service cannot overlap: one lane per service (main, regional), the two lanes side by side.
+  const lanes = await Promise.all(
+    [ROOT, join(ROOT, 'regional')].map((serviceDir) =>
+      inSequence(
+        targets.filter((t) => t.serviceDir === serviceDir),
+        (t) => packageStack(t, outDir),
+      ),
+    ),
+  );
+  const result = { outDir, stacks: lanes.flat(), seconds: (Date.now() - started) / 1000 };
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, 'packaged.json'), `${JSON.stringify(result, null, 2)}\n`);
+  return result;
+}
+
+/** One line per stack, and each function's zip against its limit. */
+export function describeResult(result: PackageResult): string {
+  const lines = result.stacks.map((s) => {
+    const zips = Object.entries(s.zips)
+      .filter(([name]) => name !== 'custom-resources')
+      .map(([name, bytes]) => `${name} ${(bytes / 1024).toFixed(1)} KiB${isEdgeFunction(name) ? ` (${((100 * bytes) / (1024 * 1024)).toFixed(1)}% of the 1 MiB edge limit)` : ''}`);
+    return `${s.stage}/${s.name}: ${s.resources} resources, ${s.seconds.toFixed(1)} s${zips.length ? `; ${zips.join(', ')}` : ''}`;
+  });
+  return [...lines, `${result.stacks.length} stacks in ${result.seconds.toFixed(1)} s -> ${result.outDir}`].join('\n');
+}
+
+if (require.main === module) {
+  const args = process.argv.slice(2);
+  const stages: string[] = [];
+  let outDir: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--stage') stages.push(args[++i]!);
+    else if (args[i] === '--out') outDir = args[++i];
+    else {
+      process.stderr.write(`usage: npm run package -- [--stage <stage>]... [--out <dir>]\n`);
+      process.exit(2);
+    }
+  }
+  packageAll({ ...(stages.length ? { stages } : {}), ...(outDir ? { outDir } : {}) }).then(
+    (result) => process.stdout.write(`${describeResult(result)}\n`),
+    (error: Error) => {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    },
+  );
+}

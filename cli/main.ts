@@ -8,6 +8,7 @@ import { registerClassify } from './commands/classify';
 import { registerReconcile } from './commands/reconcile';
 import { registerReplay } from './commands/replay';
 import { registerRoute } from './commands/route';
+import { registerStack } from './commands/stack';
 import { registerSync } from './commands/sync';
 
 export function createProgram(): Command {
@@ -21,6 +22,7 @@ export function createProgram(): Command {
   registerReconcile(program);
   registerReplay(program);
   registerSync(program);
+  registerStack(program);
   return program;
 }
 

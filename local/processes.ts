@@ -83,6 +83,23 @@ export async function waitForPort(host: string, port: number, timeoutMs: number,
   }
 }
 
+/**
+ * Runs the server under a small shell that ends it when this process dies, however it dies (SIGKILL, an
+ * OOM kill, a crash): the shell holds the read end of a pipe whose write end only we hold, and when the
+ * pipe closes it stops the server. Without it a killed test run or `npm start` would leave servers
+ * listening. The shell also waits for the server to be gone before it exits, so "exited" means "port free".
+ */
+const WATCHDOG = [
+  'exec 3<&0 0</dev/null',
+  '"$@" & pid=$!',
+  '{ read -r _ <&3; kill -TERM "$pid" 2>/dev/null; } & watcher=$!',
+  'exec 3<&-',
+  'trap \'kill -TERM "$pid" 2>/dev/null\' TERM INT',
+  'while :; do wait "$pid"; status=$?; kill -0 "$pid" 2>/dev/null || break; done',
+  'kill "$watcher" 2>/dev/null',
+  'exit "$status"',
+].join('\n');
+
 export interface StartOptions {
   name: string;
   command: string;
@@ -96,10 +113,10 @@ export interface StartOptions {
 
 export async function startProcess(options: StartOptions): Promise<ManagedProcess> {
   installExitHook();
-  const child = spawn(options.command, options.args, {
+  const child = spawn('/bin/sh', ['-c', WATCHDOG, options.name, options.command, ...options.args], {
     cwd: options.cwd,
     env: options.env ?? process.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
     detached: true, // its own process group, so stop() reaches its children too
   });
   running.add(child);

@@ -1,0 +1,96 @@
+/**
+ * `registry-edge stack` (`npm start`): the whole distribution on this machine. Prints where everything
+ * is, then one line starting with `ready:` that holds a working pull command, then an access log line per
+ * request. Ctrl-C or SIGTERM stops every process it started.
+ */
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import type { AccessLogEntry } from '../../local/cloudfront/emulator';
+import { type Stack, startStack } from '../../local/stack';
+import { ROOT } from '../../tools/build';
+
+interface StackCommandOptions {
+  port: string;
+  edgeRegion: string;
+  dist: string;
+  quiet?: boolean;
+}
+
+const short = (text: string, keep = 19) => text.replace(/(sha256:[0-9a-f]{12})[0-9a-f]{52}/g, '$1…').slice(0, 200).padEnd(keep);
+
+/** One access log line: who asked for what, and where the edge sent or fetched it. */
+export function formatAccess(entry: AccessLogEntry): string {
+  const target = entry.location
+    ? `→ ${short(entry.location)}`
+    : entry.origins.length
+      ? `from ${entry.origins.map((o) => `${short(o.url.replace(/^https?:\/\/[^/]+\//, ''))} ${o.status ?? o.error}`).join(', then ')}`
+      : '';
+  const query = entry.querystring ? `?${entry.querystring}` : '';
+  const problem = entry.error ? ` (${entry.resultType}: ${entry.error})` : entry.aborted ? ' (aborted)' : '';
+  return `${entry.clientIp} ${entry.method} ${short(entry.uri + query)} ${entry.status} ${target}${problem} ${entry.durationMs} ms`;
+}
+
+function summary(stack: Stack, options: StackCommandOptions): string[] {
+  const { config } = stack;
+  const regional = Object.entries(stack.buckets.regional).map(([region, bucket]) => (bucket === stack.buckets.primary ? `${bucket} (primary, ${region})` : `${bucket} (${region})`));
+  const lines = [
+    `registry-edge local stack: up in ${(stack.timings.total! / 1000).toFixed(1)} s`,
+    `  edge (CloudFront emulator)   ${stack.endpoint}   regional edge cache ${stack.emulator.edgeRegion}, functions in ${options.dist}`,
+    `  S3 (moto_server)             ${stack.s3Endpoint}   ${regional.join(', ')}`,
+    `  upstream (docker-registry)   ${stack.registryUrl}   ${stack.image.reference} = ${stack.image.index.digest}`,
+    `  clients: 127.0.0.1 is an internet client (served through CloudFront); to pull as a client elsewhere, use its relay:`,
+  ];
+  for (const client of stack.clients) {
+    const where = `${client.cloud} ${client.region}`;
+    const note = client.cloud === 'aws' && !config.edge.buckets[client.region] ? ` (no bucket: nearest is ${config.edge.nearest[client.region]})` : '';
+    lines.push(`    ${where.padEnd(18)} ${client.address.padEnd(11)} ${stack.pullCommand(join(tmpdir(), `hello-${client.region}`), client.relay?.address)}${note}`);
+  }
+  return lines;
+}
+
+export function registerStack(program: Command): void {
+  program
+    .command('stack')
+    .description('Run the whole distribution on this machine: CloudFront emulator with the bundled edge functions, moto_server (S3) and docker-registry with a demo image.')
+    .option('--port <port>', 'port of the CloudFront emulator (env PORT)', process.env.PORT || '8080')
+    .option('--edge-region <region>', "region of the emulated regional edge cache (the origin-request function's AWS_REGION)", 'us-east-1')
+    .option('--dist <dir>', 'where to build the edge functions', join(ROOT, 'dist', 'local'))
+    .option('--quiet', 'no access log')
+    .action(async (options: StackCommandOptions) => {
+      const port = Number(options.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port/PORT must be a port number, not "${options.port}"`);
+      let signalled: NodeJS.Signals | null = null;
+      let wake = () => {};
+      const onSignal = (signal: NodeJS.Signals) => {
+        // A second Ctrl-C does not wait: the exit hook in local/processes.ts still kills the servers.
+        if (signalled) process.exit(130);
+        signalled = signal;
+        wake();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      const out = (line: string) => process.stdout.write(`${line}\n`);
+      const stack = await startStack({
+        port,
+        edgeRegion: options.edgeRegion,
+        distDir: options.dist,
+        relays: true,
+        log: (message) => out(`  ${message}`),
+        ...(options.quiet ? {} : { onAccess: (entry: AccessLogEntry) => out(formatAccess(entry)) }),
+        onFunctionLog: (fn, line) => process.stderr.write(`[${fn}] ${line}\n`),
+      });
+      if (!signalled) {
+        for (const line of summary(stack, options)) out(line);
+        out(`ready: ${stack.pullCommand(join(tmpdir(), 'hello'))}`);
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+      }
+      out(`stopping (${signalled})`);
+      await stack.stop();
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      out('stopped');
+    });
+}

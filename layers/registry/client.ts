@@ -230,16 +230,22 @@ export class RegistryClient {
     let response: Response;
     try {
       response = await this.request(new URL(`/v2/${name}/blobs/${digest}`, this.origin), { scope: repositoryScope(name), signal: controller.signal });
-    } finally {
+    } catch (error) {
       controller.done();
+      throw error;
     }
+    // The clock stops with the headers; the caller's signal still cancels the body until it closes.
+    controller.stopClock();
     if (response.status !== 200 || !response.body) {
       await discard(response);
+      controller.done();
       throw new RegistryError('HTTP_STATUS', `${this.url}: blob ${name}@${digest} answered ${response.status}`, response.status);
     }
     const length = response.headers.get('content-length');
     const size = length !== null && /^\d+$/.test(length) ? Number(length) : undefined;
-    return { body: Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>), size };
+    const body = Readable.fromWeb(response.body as NodeReadableStream<Uint8Array>);
+    body.once('close', () => controller.done());
+    return { body, size };
   }
 
   private checkName(name: string): void {
@@ -248,8 +254,11 @@ export class RegistryClient {
     }
   }
 
-  /** A signal that aborts with the caller's, or after the request timeout; done() stops the clock. */
-  private timeout(signal?: AbortSignal): { signal: AbortSignal; done(): void } {
+  /**
+   * A signal that aborts with the caller's, or after the request timeout. stopClock() ends the timeout
+   * only; done() also lets go of the caller's signal.
+   */
+  private timeout(signal?: AbortSignal): { signal: AbortSignal; stopClock(): void; done(): void } {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(new RegistryError('NETWORK', `${this.url}: no answer within ${this.requestTimeoutMs} ms`)), this.requestTimeoutMs);
     const onAbort = () => controller.abort(signal!.reason);
@@ -257,6 +266,7 @@ export class RegistryClient {
     signal?.addEventListener('abort', onAbort, { once: true });
     return {
       signal: controller.signal,
+      stopClock: () => clearTimeout(timer),
       done: () => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);

@@ -9,17 +9,25 @@ export interface RateLimiter {
 
 export const unlimited: RateLimiter = { take: async () => {} };
 
-export function createRateLimiter(perSecond: number, now: () => number = () => performance.now()): RateLimiter {
+export interface Clock {
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+const realClock: Clock = { now: () => performance.now(), sleep: (ms, signal) => sleep(ms, signal) };
+
+export function createRateLimiter(perSecond: number, clock: Clock = realClock): RateLimiter {
   if (!(perSecond > 0) || !Number.isFinite(perSecond)) throw new RangeError(`rate must be a positive number of requests per second, got ${perSecond}`);
   const interval = 1000 / perSecond;
   let next = -Infinity;
   return {
     async take(signal?: AbortSignal) {
       signal?.throwIfAborted();
-      const slot = Math.max(now(), next);
+      // Reserve the next free slot before waiting, so concurrent callers queue in order.
+      const now = clock.now();
+      const slot = Math.max(now, next);
       next = slot + interval;
-      const wait = slot - now();
-      if (wait > 0) await sleep(wait, signal);
+      if (slot > now) await clock.sleep(slot - now, signal);
     },
   };
 }

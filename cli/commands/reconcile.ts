@@ -97,17 +97,24 @@ export function registerReconcile(program: Command): void {
     const { source, targets } = bucketsFrom(options);
     // A bar only for people: on a terminal, on stderr, so stdout stays one JSON line.
     const bars = process.stderr.isTTY
-      ? new MultiBar({ stream: process.stderr, format: ' {phase} [{bar}] {value}/{total} pairs | {eta_formatted} left', hideCursor: true, clearOnComplete: true }, Presets.shades_classic)
+      ? new MultiBar({ stream: process.stderr, hideCursor: true, clearOnComplete: true, format: ' {phase} [{bar}] {value}/{total} pairs | {eta_formatted} left' }, Presets.shades_classic)
       : undefined;
-    const bar = bars?.create(0, 0, { phase: 'listing' });
+    // Listing has no known end: a counter first, then the bar over the (blob, target) pairs.
+    let listingLine = bars?.create(0, 0, { listed: 0 }, { format: ' listing the buckets: {listed} keys' });
+    let bar: ReturnType<MultiBar['create']> | undefined;
     const log = stderrLog(Boolean(options.verbose), bars ? (line) => bars.log(line) : undefined);
     const onProgress = (p: ReconcileProgress) => {
-      if (!bar) return;
-      if (p.phase === 'listing') bar.update(0, { phase: `listing (${p.listed} keys)` });
-      else {
-        bar.setTotal(p.total);
-        bar.update(p.done, { phase: options.dryRun ? 'checking' : 'copying' });
+      if (!bars) return;
+      if (p.phase === 'listing') {
+        listingLine?.update(0, { listed: p.listed });
+        return;
       }
+      if (listingLine) {
+        bars.remove(listingLine);
+        listingLine = undefined;
+      }
+      bar ??= bars.create(p.total, 0, { phase: options.dryRun ? 'checking' : 'copying' });
+      bar.update(p.done);
     };
     try {
       const summary = await reconcile({

@@ -1,0 +1,166 @@
+/**
+ * One range update, as the scheduled Lambda and `registry-edge ranges update` run it:
+ *
+ *   fetch both feeds → parse (schemas) → compile (every CIDR) → read the pointer → judge (rules.ts)
+ *   → put the table under its content address → swing the pointer with a conditional write
+ *
+ * Any failure before the last step leaves the published pointer, and so the last good table, as it was.
+ * If another update swings the pointer first, the conditional write fails, and this one reads the new
+ * pointer and judges again (it usually finds its table already published: `unchanged`).
+ */
+import { type CompiledRanges, compileRanges, type OverlayRange } from './compile';
+import { FeedError, parseAwsFeed, parseGcpFeed } from './feeds';
+import { FetchError, type FetchOptions, readSource } from './fetch';
+import { describeTable, type RangePointer, sha256Hex, tableKey } from './pointer';
+import { judgeUpdate, type RefusalReason, unknownRegions } from './rules';
+import type { RangeStore } from './store';
+import { awsCreateDateMs, compareTokens } from './version';
+
+export interface UpdateOptions {
+  /** URL or file of each feed; gcp null leaves GCP out of the table. */
+  sources: { aws: string; gcp: string | null };
+  store: RangeStore;
+  /** See RuleOptions.maxShrink. */
+  maxShrink: number;
+  /** Publish past the shrink and regression guards (never past the order of sync tokens). */
+  force?: boolean;
+  overlay?: OverlayRange[];
+  fetch?: FetchOptions;
+  /**
+   * The AWS syncToken a change notification announced: a feed older than that was served from a stale
+   * cache, which is a failure (the caller retries), not "nothing new".
+   */
+  expectSyncToken?: string;
+  /** Attempts at swinging the pointer while other updates keep getting there first. */
+  maxAttempts?: number;
+  now?: () => Date;
+}
+
+interface Published {
+  syncToken: string | null;
+  /** Seconds since the AWS feed of the published table was created; null when nothing is published. */
+  tableAgeSeconds: number | null;
+}
+
+export type UpdateResult = Published &
+  (
+    | {
+        outcome: 'published';
+        key: string;
+        sha256: string;
+        bytes: number;
+        previousSyncToken: string | null;
+        gcpSyncToken: string | null;
+        entries: number;
+        prefixes: { aws: number; gcp: number };
+        forcedPast: RefusalReason[];
+        unknownRegions: string[];
+        warnings: string[];
+        compileMs: number;
+        attempts: number;
+      }
+    | { outcome: 'unchanged'; reason: 'same' | 'older'; message: string; fetchedSyncToken: string; unknownRegions: string[] }
+    | { outcome: 'refused'; reason: RefusalReason; message: string }
+    | { outcome: 'failed'; reason: 'fetch' | 'store'; message: string }
+  );
+
+export type UpdateOutcome = UpdateResult['outcome'];
+
+/** Warnings kept in a result (a feed listing thousands of conflicting prefixes would flood the logs). */
+const MAX_WARNINGS = 20;
+
+export async function runRangeUpdate(options: UpdateOptions): Promise<UpdateResult> {
+  const now = options.now ?? (() => new Date());
+  const { store } = options;
+  const ageOf = (pointer: RangePointer | null): Published => {
+    if (pointer === null) return { syncToken: null, tableAgeSeconds: null };
+    const created = awsCreateDateMs(pointer.createDate);
+    return { syncToken: pointer.syncToken, tableAgeSeconds: Number.isNaN(created) ? null : Math.max(0, Math.round((now().getTime() - created) / 1000)) };
+  };
+  // Before the first read of the pointer, results name no published table.
+  const unknown: Published = { syncToken: null, tableAgeSeconds: null };
+
+  let compiled: CompiledRanges;
+  let compileMs: number;
+  try {
+    const [awsText, gcpText] = await Promise.all([readSource(options.sources.aws, options.fetch), options.sources.gcp ? readSource(options.sources.gcp, options.fetch) : null]);
+    const started = performance.now();
+    const aws = parseAwsFeed(awsText, options.sources.aws);
+    const gcp = gcpText === null ? undefined : parseGcpFeed(gcpText, options.sources.gcp!);
+    compiled = compileRanges({ aws, ...(gcp ? { gcp } : {}), overlay: options.overlay ?? [] });
+    compileMs = Math.round((performance.now() - started) * 10) / 10;
+  } catch (error) {
+    if (error instanceof FetchError) {
+      return error.tooLarge
+        ? { ...unknown, outcome: 'refused', reason: 'too-large', message: error.message }
+        : { ...unknown, outcome: 'failed', reason: 'fetch', message: error.message };
+    }
+    if (error instanceof FeedError) return { ...unknown, outcome: 'refused', reason: error.kind, message: error.message };
+    throw error;
+  }
+
+  const fetched = compiled.metadata.aws as { syncToken: string };
+  if (options.expectSyncToken !== undefined && compareTokens(fetched.syncToken, options.expectSyncToken) < 0) {
+    return {
+      ...unknown,
+      outcome: 'failed',
+      reason: 'fetch',
+      message: `${options.sources.aws} served syncToken ${fetched.syncToken}, older than the announced ${options.expectSyncToken} (a stale copy; try again later)`,
+    };
+  }
+  const newRegions = unknownRegions(compiled.stats.aws.regions);
+  const warnings = [...(newRegions.length > 0 ? [`AWS regions the topology does not know: ${newRegions.join(', ')}`] : []), ...compiled.warnings];
+
+  const sha256 = await sha256Hex(compiled.bytes);
+  const key = tableKey(store.pointerKey, sha256);
+  let tableStored = false;
+  const maxAttempts = options.maxAttempts ?? 5;
+  let published: RangePointer | null = null;
+  try {
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      const read = await store.readPointer();
+      published = read.pointer;
+      if (read.problem) warnings.unshift(`the published pointer is unreadable and will be replaced: ${read.problem}`);
+      const verdict = judgeUpdate(compiled, published, { maxShrink: options.maxShrink, force: options.force ?? false });
+      if (verdict.verdict === 'unchanged') {
+        return { ...ageOf(published), outcome: 'unchanged', reason: verdict.reason, message: verdict.message, fetchedSyncToken: fetched.syncToken, unknownRegions: newRegions };
+      }
+      if (verdict.verdict === 'refused') return { ...ageOf(published), outcome: 'refused', reason: verdict.reason, message: verdict.message };
+
+      if (!tableStored) {
+        await store.putTable(key, compiled.bytes, sha256);
+        tableStored = true;
+      }
+      const { aws, gcp } = compiled.stats;
+      const pointer = describeTable({
+        key,
+        sha256,
+        bytes: compiled.bytes.length,
+        metadata: compiled.metadata,
+        counts: { aws: { v4: aws.v4, v6: aws.v6 }, gcp: compiled.metadata.gcp ? { v4: gcp.v4, v6: gcp.v6 } : null, overlay: compiled.stats.overlay, entries: compiled.stats.entries },
+        publishedAt: now(),
+        forced: (verdict.forcedPast ?? []).length > 0,
+      });
+      if ((await store.swapPointer(pointer, read.etag)) === 'conflict') continue;
+      return {
+        ...ageOf(pointer),
+        outcome: 'published',
+        key,
+        sha256,
+        bytes: compiled.bytes.length,
+        previousSyncToken: published?.syncToken ?? null,
+        gcpSyncToken: pointer.gcp?.syncToken ?? null,
+        entries: compiled.stats.entries,
+        prefixes: { aws: aws.v4 + aws.v6, gcp: gcp.v4 + gcp.v6 },
+        forcedPast: verdict.forcedPast ?? [],
+        unknownRegions: newRegions,
+        warnings: warnings.slice(0, MAX_WARNINGS),
+        compileMs,
+        attempts: attempt,
+      };
+    }
+  } catch (error) {
+    return { ...ageOf(published), outcome: 'failed', reason: 'store', message: `${store.location}: ${(error as Error).message}` };
+  }
+  return { ...ageOf(published), outcome: 'failed', reason: 'store', message: `${store.location}: the pointer changed under each of ${maxAttempts} attempts` };
+}

@@ -1,0 +1,71 @@
+/**
+ * Which of two range tables is newer. A table's version is the pair of its feeds' sync tokens (AWS first,
+ * GCP second); the updater and the edge both decide with these functions, so "newer" means the same thing
+ * where a table is published and where it is taken up.
+ *
+ * Plain code with no dependencies: the edge bundle imports it.
+ */
+import type { TableMetadata } from '../net/codec';
+
+export interface TableVersion {
+  /** AWS `syncToken` (a decimal number in a string, seconds since the epoch). */
+  aws: string;
+  /** GCP `syncToken` (milliseconds), null when the table was compiled without the GCP feed. */
+  gcp: string | null;
+}
+
+const DECIMAL = /^[0-9]{1,20}$/;
+
+export const isSyncToken = (value: unknown): value is string => typeof value === 'string' && DECIMAL.test(value);
+
+/** Compares two decimal sync tokens exactly (they may exceed 2^53): negative, zero or positive. */
+export function compareTokens(a: string, b: string): number {
+  const x = a.replace(/^0+(?=.)/, '');
+  const y = b.replace(/^0+(?=.)/, '');
+  if (x.length !== y.length) return x.length - y.length;
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** The version a table's metadata records; null when it records none (not a table this project wrote). */
+export function versionOf(metadata: TableMetadata): TableVersion | null {
+  const aws = (metadata.aws as { syncToken?: unknown } | undefined)?.syncToken;
+  if (!isSyncToken(aws)) return null;
+  const gcp = (metadata.gcp as { syncToken?: unknown } | undefined)?.syncToken;
+  return { aws, gcp: isSyncToken(gcp) ? gcp : null };
+}
+
+/**
+ * `next` against `current`, feed by feed:
+ * - `newer`: one feed moved forward and none moved back;
+ * - `same`: both feeds are where they were;
+ * - `older`: one moved back and none forward (a stale cache, an out-of-order notification);
+ * - `mixed`: one forward, the other back (or dropped): worth a human look.
+ * A feed that is absent counts as older than any token.
+ */
+export function compareVersions(next: TableVersion, current: TableVersion): 'newer' | 'same' | 'older' | 'mixed' {
+  const aws = Math.sign(compareTokens(next.aws, current.aws));
+  const gcp = next.gcp === current.gcp ? 0 : next.gcp === null ? -1 : current.gcp === null ? 1 : Math.sign(compareTokens(next.gcp, current.gcp));
+  if (aws === 0 && gcp === 0) return 'same';
+  if (aws >= 0 && gcp >= 0) return 'newer';
+  if (aws <= 0 && gcp <= 0) return 'older';
+  return 'mixed';
+}
+
+/**
+ * The edge's rule: take `next` only when its AWS token is newer, or equal with a newer GCP token. A table
+ * is never replaced by one with an older AWS token, whatever was published.
+ */
+export function supersedes(next: TableVersion, current: TableVersion | null): boolean {
+  if (current === null) return true;
+  const aws = compareTokens(next.aws, current.aws);
+  if (aws !== 0) return aws > 0;
+  if (next.gcp === null) return false;
+  return current.gcp === null || compareTokens(next.gcp, current.gcp) > 0;
+}
+
+/** AWS `createDate` ("2026-07-29-08-27-05", UTC) as epoch milliseconds; NaN when it is not one. */
+export function awsCreateDateMs(createDate: string): number {
+  const m = /^(\d{4})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})$/.exec(createDate);
+  if (!m) return Number.NaN;
+  return Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
+}

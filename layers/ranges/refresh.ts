@@ -1,0 +1,216 @@
+/**
+ * The edge's side of range updates: start from the table compiled into the bundle, and take up newer
+ * tables the updater publishes to the config bucket, without a redeploy.
+ *
+ * - A refresh is due at cold start and then at most every `refreshSeconds`. It reads the pointer (a
+ *   conditional GET: usually a 304), and only when the pointer names a newer table, the table itself.
+ * - A request waits for a refresh in flight at most `refreshBudgetMs`; past that it goes on with the
+ *   current table and the refresh carries on, for a later request to find finished. (A Lambda is frozen
+ *   between invocations, so a refresh makes progress while requests run; waiting a little helps it along.)
+ * - A table is taken only if its bytes match the pointer's SHA-256, it decodes with every structural
+ *   check, it says the same version as the pointer, and that version is newer than the current table's
+ *   (the embedded one included). On any error the current table stays and the next attempt backs off.
+ *
+ * Requests to the private bucket are signed (SigV4, aws4fetch) with the credentials the Lambda runtime
+ * puts in the environment; with none (a local S3 without auth) they go unsigned. No AWS SDK, no schema
+ * library: this module is in the viewer's bundle.
+ */
+import { AwsClient } from 'aws4fetch';
+import { bucketUrl, type EdgeConfig } from '../config/edge';
+import type { TableMetadata } from '../net/codec';
+import { type LoadedTable, loadTable } from '../net/load';
+import type { RangeTable } from '../net/table';
+import { MAX_POINTER_BYTES, parsePointer, pointerVersion, readableFormat, sha256Hex } from './pointer';
+import { supersedes, type TableVersion, versionOf } from './version';
+
+export interface Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+/** The Lambda runtime's credentials (set for edge functions too, unlike user environment variables). */
+export function credentialsFromEnv(env: Record<string, string | undefined>): Credentials | undefined {
+  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: sessionToken } = env;
+  if (!accessKeyId || !secretAccessKey) return undefined;
+  return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
+}
+
+export interface RefresherOptions {
+  /** The table to start from (the one compiled into the bundle). */
+  initial: LoadedTable;
+  config: Pick<EdgeConfig, 'ranges' | 'apiEndpoint'>;
+  credentials?: () => Credentials | undefined;
+  fetch?: typeof fetch;
+  now?: () => number;
+  /** Receives a record when a table is taken up or a refresh fails. */
+  log?: (record: Record<string, unknown>) => void;
+  /** A refresh still running after this long is abandoned (it counts as a failure). */
+  timeoutMs?: number;
+}
+
+export interface RefreshStatus {
+  /** "embedded", or the key of the table taken from the bucket. */
+  source: string;
+  version: TableVersion | null;
+  metadata: TableMetadata;
+  /** Refreshes that ended, tables taken up, failures in a row, and the last failure. */
+  refreshes: number;
+  swaps: number;
+  failures: number;
+  lastError: string | null;
+  /** When the next refresh may start (epoch ms); 0 before the first. */
+  nextRefreshAt: number;
+}
+
+export interface RangeRefresher {
+  table(): RangeTable;
+  /** Starts a refresh when one is due and waits for one in flight, at most the budget. Never throws. */
+  beforeRequest(): Promise<void>;
+  status(): RefreshStatus;
+  /** Resolves when no refresh is in flight (tests and benchmarks). */
+  idle(): Promise<void>;
+}
+
+/** A failure that another attempt at the same pointer would repeat (bad checksum, unreadable table). */
+class Rejected extends Error {}
+
+/** Backoff after `failures` failures in a row: doubling from the refresh interval, at most an hour. */
+function backoffMs(refreshMs: number, failures: number): number {
+  return Math.min(refreshMs * 2 ** Math.min(failures - 1, 10), Math.max(refreshMs, 3_600_000));
+}
+
+const defaultLog = (record: Record<string, unknown>) => console.log(JSON.stringify(record));
+
+export function createRangeRefresher(options: RefresherOptions): RangeRefresher {
+  const { ranges, apiEndpoint } = options.config;
+  const doFetch = options.fetch ?? fetch;
+  const now = options.now ?? Date.now;
+  const log = options.log ?? defaultLog;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const refreshMs = ranges.refreshSeconds * 1000;
+  const bucket = ranges.configBucket;
+  const enabled = refreshMs > 0 && bucket !== null;
+  const base = bucket ? bucketUrl(apiEndpoint, bucket.name, bucket.region) : '';
+
+  let current = { table: options.initial.table, metadata: options.initial.metadata, version: versionOf(options.initial.metadata), source: 'embedded' };
+  /** ETag of the last pointer dealt with for good (taken up, not newer, or rejected). */
+  let pointerEtag: string | null = null;
+  let inflight: Promise<void> | null = null;
+  let nextRefreshAt = 0;
+  let refreshes = 0;
+  let swaps = 0;
+  let failures = 0;
+  let lastError: string | null = null;
+
+  async function get(key: string, signal: AbortSignal, headers: Record<string, string> = {}): Promise<Response> {
+    const url = `${base}/${key}`;
+    const credentials = options.credentials?.();
+    if (!credentials) return doFetch(url, { headers, signal });
+    const signer = new AwsClient({ ...credentials, service: 's3', region: bucket!.region });
+    const signed = await signer.sign(url, { method: 'GET', headers });
+    return doFetch(url, { headers: Object.fromEntries(signed.headers), signal });
+  }
+
+  /** Reads a body of at most `limit` bytes (S3 always says how long a body is). */
+  async function body(response: Response, limit: number, what: string): Promise<Uint8Array> {
+    const declared = Number(response.headers.get('content-length'));
+    if (!(declared <= limit)) {
+      await response.body?.cancel().catch(() => undefined);
+      throw new Rejected(`${what} is ${Number.isNaN(declared) ? 'of unknown length' : `${declared} bytes`}, expected at most ${limit}`);
+    }
+    return new Uint8Array(await response.arrayBuffer());
+  }
+
+  async function attempt(signal: AbortSignal): Promise<void> {
+    const pointerResponse = await get(ranges.pointerKey, signal, pointerEtag ? { 'if-none-match': pointerEtag } : {});
+    if (pointerResponse.status === 304) return;
+    if (pointerResponse.status !== 200) {
+      await pointerResponse.body?.cancel().catch(() => undefined);
+      throw new Error(`pointer ${ranges.pointerKey}: HTTP ${pointerResponse.status}`);
+    }
+    const etag = pointerResponse.headers.get('etag');
+    const settle = () => {
+      pointerEtag = etag;
+    };
+    try {
+      const pointer = parsePointer(new TextDecoder().decode(await body(pointerResponse, MAX_POINTER_BYTES, 'the pointer')));
+      if (typeof pointer === 'string') throw new Rejected(`pointer ${ranges.pointerKey}: ${pointer}`);
+      if (!readableFormat(pointer)) throw new Rejected(`table format ${pointer.tableFormat} is not readable by this build`);
+      const announced = pointerVersion(pointer);
+      if (!supersedes(announced, current.version)) return settle();
+
+      const tableResponse = await get(pointer.key, signal);
+      if (tableResponse.status !== 200) {
+        await tableResponse.body?.cancel().catch(() => undefined);
+        throw new Error(`table ${pointer.key}: HTTP ${tableResponse.status}`);
+      }
+      const bytes = await body(tableResponse, pointer.bytes, `table ${pointer.key}`);
+      if (bytes.length !== pointer.bytes) throw new Rejected(`table ${pointer.key} is ${bytes.length} bytes, the pointer says ${pointer.bytes}`);
+      const sha256 = await sha256Hex(bytes);
+      if (sha256 !== pointer.sha256) throw new Rejected(`table ${pointer.key} has SHA-256 ${sha256}, the pointer says ${pointer.sha256}`);
+      let loaded: LoadedTable;
+      try {
+        loaded = loadTable(bytes, { check: true });
+      } catch (error) {
+        throw new Rejected(`table ${pointer.key}: ${(error as Error).message}`);
+      }
+      const version = versionOf(loaded.metadata);
+      if (version === null || version.aws !== announced.aws || version.gcp !== announced.gcp) throw new Rejected(`table ${pointer.key} is not the version its pointer announces`);
+      // Checked again: another refresh cannot have run meanwhile, but the rule is cheap and must hold.
+      if (!supersedes(version, current.version)) return settle();
+      const previous = current.version;
+      current = { table: loaded.table, metadata: loaded.metadata, version, source: pointer.key };
+      swaps++;
+      settle();
+      log({ event: 'ranges-refresh', outcome: 'swapped', key: pointer.key, syncToken: version.aws, gcpSyncToken: version.gcp, previousSyncToken: previous?.aws ?? null });
+    } catch (error) {
+      if (error instanceof Rejected) settle();
+      throw error;
+    }
+  }
+
+  async function refresh(): Promise<void> {
+    const signal = AbortSignal.timeout(timeoutMs);
+    try {
+      await attempt(signal);
+      failures = 0;
+      lastError = null;
+    } catch (error) {
+      failures++;
+      lastError = signal.aborted ? `no answer within ${timeoutMs} ms` : (error as Error).message;
+      nextRefreshAt = now() + backoffMs(refreshMs, failures);
+      log({ event: 'ranges-refresh', outcome: 'error', error: lastError, failures, retryInSeconds: Math.round((nextRefreshAt - now()) / 1000) });
+    } finally {
+      refreshes++;
+    }
+  }
+
+  return {
+    table: () => current.table,
+
+    async beforeRequest() {
+      if (!enabled) return;
+      const arrived = now();
+      if (inflight === null && arrived >= nextRefreshAt) {
+        nextRefreshAt = arrived + refreshMs;
+        inflight = refresh().finally(() => {
+          inflight = null;
+        });
+      }
+      if (inflight === null) return;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const budget = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, ranges.refreshBudgetMs);
+      });
+      await Promise.race([inflight, budget]);
+      clearTimeout(timer);
+    },
+
+    status: () => ({ source: current.source, version: current.version, metadata: current.metadata, refreshes, swaps, failures, lastError, nextRefreshAt }),
+
+    idle: async () => {
+      while (inflight !== null) await inflight;
+    },
+  };
+}

@@ -19,7 +19,7 @@ import { pipeline } from 'node:stream';
 import type { CloudFrontRequest } from '../../layers/cloudfront/events';
 import { EdgeLambda, type Invocation } from './lambda';
 import { createOriginAgents, fetchFromOrigin } from './origin-fetch';
-import { type EdgeEventType, FAILOVER_METHODS, FAILOVER_STATUSES, LIMITS } from './rules';
+import { type EdgeEventType, FAILOVER_METHODS, FAILOVER_STATUSES, type FunctionLimits, LIMITS } from './rules';
 import { clientIpOf, originEvent, viewerEvent } from './shapes';
 import { type GeneratedResponse, validateResult } from './validate';
 
@@ -47,6 +47,8 @@ export interface EmulatorOptions {
   onAccess?: (entry: AccessLogEntry) => void;
   /** Lines the functions write (console.log) */
   onFunctionLog?: (fn: string, line: string) => void;
+  /** Lambda@Edge's limits (./rules.ts) unless overridden: the tests shorten the timeouts. */
+  limits?: Partial<Record<EdgeEventType, Partial<FunctionLimits>>>;
 }
 
 /** A request as CloudFront's standard logs would tell it, plus what the emulator can say about origins. */
@@ -117,9 +119,10 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
   const forwardQueryString = options.forwardQueryString ?? false;
   const functionLog = (fn: string) => (line: string) => options.onFunctionLog?.(fn, line);
   // The viewer function gets no environment at all: Lambda@Edge has none to give, and this proves it needs none.
-  const viewer = new EdgeLambda({ file: options.viewerRequest, env: {}, limits: LIMITS['viewer-request'], log: functionLog('viewer-request') });
+  const limits = (type: EdgeEventType): FunctionLimits => ({ ...LIMITS[type], ...options.limits?.[type] });
+  const viewer = new EdgeLambda({ file: options.viewerRequest, env: {}, limits: limits('viewer-request'), log: functionLog('viewer-request') });
   const origin = options.originRequest
-    ? new EdgeLambda({ file: options.originRequest, env: { AWS_REGION: edgeRegion }, limits: LIMITS['origin-request'], log: functionLog('origin-request') })
+    ? new EdgeLambda({ file: options.originRequest, env: { AWS_REGION: edgeRegion }, limits: limits('origin-request'), log: functionLog('origin-request') })
     : null;
   const agents = createOriginAgents();
   const pop = `LOCAL-${edgeRegion}`;
@@ -147,7 +150,7 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
         return;
       }
       const body = Buffer.from(errorPage(status, message, reason, entry.requestId), 'latin1');
-      res.writeHead(status, STATUS_TEXT[status], { ...cfHeaders(resultType === 'Error' ? 'Error' : `${resultType}`), server: 'CloudFront', 'content-type': 'text/html', 'content-length': body.length });
+      res.writeHead(status, STATUS_TEXT[status], { ...cfHeaders(resultType), server: 'CloudFront', 'content-type': 'text/html', 'content-length': body.length });
       res.end(method === 'HEAD' ? undefined : body);
     };
     const sendGenerated = (response: GeneratedResponse) => {
@@ -171,7 +174,7 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
         sendError(503, 'LambdaExecutionError', 'The Lambda function associated with the CloudFront distribution is invalid or doesn\'t have the required permissions.', `${eventType}: ${invocation.message}`);
         return null;
       }
-      const outcome = validateResult(eventType, event.Records[0]!.cf.request, invocation.result);
+      const outcome = validateResult(eventType, event.Records[0]!.cf.request, invocation.result, limits(eventType).maxResponseBytes);
       if (outcome.kind === 'invalid') {
         sendError(502, 'LambdaValidationError', 'The Lambda function returned an invalid response.', `${eventType}: ${outcome.reason}`);
         return null;

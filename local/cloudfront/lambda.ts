@@ -111,7 +111,9 @@ export class EdgeLambda {
       eval: true,
       workerData: { file: this.options.file },
       env: { ...this.options.env },
-      // Lambda's memory covers everything; the heap is the part a runaway handler grows.
+      // Lambda's memory covers everything; the emulator can only bound the V8 heap, the part a runaway
+      // handler grows. (V8 aborts the whole process, not just the worker, when one single allocation is
+      // larger than what is left: an emulator limit, not something Lambda does.)
       resourceLimits: { maxOldGenerationSizeMb: limits.memoryMb, maxYoungGenerationSizeMb: Math.max(4, Math.floor(limits.memoryMb / 8)) },
       stdout: true,
       stderr: true,

@@ -68,7 +68,7 @@ function originProblem(origin: unknown): string | null {
   return null;
 }
 
-function validateResponse(eventType: EdgeEventType, result: Record<string, unknown>): Outcome {
+function validateResponse(eventType: EdgeEventType, result: Record<string, unknown>, limit: number): Outcome {
   const invalid = (reason: string): Outcome => ({ kind: 'invalid', reason });
   const statusText = typeof result.status === 'number' ? String(result.status) : result.status;
   if (typeof statusText !== 'string' || !/^[2-5]\d\d$/.test(statusText)) return invalid(`status "${String(result.status)}" is not an HTTP status code from 200 to 599`);
@@ -88,7 +88,6 @@ function validateResponse(eventType: EdgeEventType, result: Record<string, unkno
     for (const { key, value } of values) headers.push([key ?? name, value]);
   }
   const size = body.length + headers.reduce((sum, [k, v]) => sum + k.length + v.length + 4, 0);
-  const limit = LIMITS[eventType].maxResponseBytes;
   if (size > limit) return invalid(`the generated response is ${size} bytes, over the ${eventType} limit of ${limit}`);
   const response: GeneratedResponse = { status: Number(statusText), headers, body };
   if (typeof result.statusDescription === 'string') response.statusDescription = result.statusDescription;
@@ -116,8 +115,8 @@ function validateRequest(eventType: EdgeEventType, input: CloudFrontRequest, res
 }
 
 /** Validates what a function returned for an event whose request was `input`. */
-export function validateResult(eventType: EdgeEventType, input: CloudFrontRequest, result: unknown): Outcome {
+export function validateResult(eventType: EdgeEventType, input: CloudFrontRequest, result: unknown, maxResponseBytes = LIMITS[eventType].maxResponseBytes): Outcome {
   if (!isObject(result)) return { kind: 'invalid', reason: 'the function returned no object' };
   // CloudFront treats a result with a status as a generated response, anything else as the request.
-  return result.status !== undefined ? validateResponse(eventType, result) : validateRequest(eventType, input, result);
+  return result.status !== undefined ? validateResponse(eventType, result, maxResponseBytes) : validateRequest(eventType, input, result);
 }

@@ -10,6 +10,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { MissingToolError, requireTool } from '../local/processes';
 import { loadStageConfig, ROOT } from './build';
 import { deployNames, isEdgeFunction } from './deploy/names';
 import { deployableStages } from './deploy/variables';
@@ -121,6 +122,37 @@ export async function packageAll(options: { stages?: string[]; outDir?: string }
   return result;
 }
 
+export interface LintFinding {
+  file: string;
+  level: 'Error' | 'Warning' | 'Informational';
+  rule: string;
+  message: string;
+  path: (string | number)[];
+}
+
+/** cfn-lint (pip `cfn-lint`, on the machine image) over `templates`, all in one run. */
+export async function lintTemplates(templates: string[]): Promise<LintFinding[]> {
+  const command = requireTool('cfn-lint', 'cfn-lint (or: pip install cfn-lint)');
+  const { stdout, stderr, code } = await new Promise<{ stdout: string; stderr: string; code: number | null }>((done, fail) => {
+    const child = spawn(command, ['--format', 'json', ...templates], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
+    child.on('error', fail);
+    child.on('close', (exit) => done({ stdout: out, stderr: err, code: exit }));
+  });
+  // Exit codes are a bit mask (2 errors, 4 warnings, 8 informational); 1 means cfn-lint itself failed.
+  if (code === 1 || !stdout.trim().startsWith('[')) throw new Error(`cfn-lint failed (exit ${code}): ${stderr.trim() || stdout.trim()}`);
+  return (JSON.parse(stdout) as { Filename: string; Level: LintFinding['level']; Rule: { Id: string }; Message: string; Location: { Path: (string | number)[] } }[]).map((f) => ({
+    file: f.Filename,
+    level: f.Level,
+    rule: f.Rule.Id,
+    message: f.Message,
+    path: f.Location.Path,
+  }));
+}
+
 /** One line per stack, and each function's zip against its limit. */
 export function describeResult(result: PackageResult): string {
   const lines = result.stacks.map((s) => {
@@ -144,11 +176,24 @@ if (require.main === module) {
       process.exit(2);
     }
   }
-  packageAll({ ...(stages.length ? { stages } : {}), ...(outDir ? { outDir } : {}) }).then(
-    (result) => process.stdout.write(`${describeResult(result)}\n`),
-    (error: Error) => {
-      process.stderr.write(`${error.message}\n`);
-      process.exit(1);
-    },
-  );
+  (async () => {
+    const result = await packageAll({ ...(stages.length ? { stages } : {}), ...(outDir ? { outDir } : {}) });
+    process.stdout.write(`${describeResult(result)}\n`);
+    // cfn-lint is on the machine image and in CI; elsewhere packaging still works, with a notice.
+    let findings: LintFinding[];
+    try {
+      findings = await lintTemplates(result.stacks.map((s) => s.template));
+    } catch (error) {
+      if (!(error instanceof MissingToolError)) throw error;
+      process.stderr.write(`not linted: ${error.message}\n`);
+      return;
+    }
+    const errors = findings.filter((f) => f.level === 'Error');
+    for (const f of errors) process.stderr.write(`${f.file}: ${f.rule} ${f.message} (at ${f.path.join('/')})\n`);
+    process.stdout.write(`cfn-lint: ${errors.length} errors, ${findings.length - errors.length} warnings or notes in ${result.stacks.length} templates\n`);
+    if (errors.length > 0) process.exitCode = 1;
+  })().catch((error: Error) => {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  });
 }

@@ -8,6 +8,7 @@ import { registerClassify } from './commands/classify';
 import { registerReconcile } from './commands/reconcile';
 import { registerReplay } from './commands/replay';
 import { registerRoute } from './commands/route';
+import { registerSmoke } from './commands/smoke';
 import { registerStack } from './commands/stack';
 import { registerSync } from './commands/sync';
 
@@ -23,6 +24,7 @@ export function createProgram(): Command {
   registerReplay(program);
   registerSync(program);
   registerStack(program);
+  registerSmoke(program);
   return program;
 }
 

@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerBuild } from './commands/build';
 import { registerClassify } from './commands/classify';
+import { registerRanges } from './commands/ranges';
 import { registerReconcile } from './commands/reconcile';
 import { registerReplay } from './commands/replay';
 import { registerRoute } from './commands/route';
@@ -23,6 +24,7 @@ export function createProgram(): Command {
   registerReconcile(program);
   registerReplay(program);
   registerSync(program);
+  registerRanges(program);
   registerStack(program);
   registerSmoke(program);
   return program;

@@ -25,6 +25,8 @@ export interface CompileInput {
   aws: AwsFeed;
   gcp?: GcpFeed;
   overlay?: OverlayRange[];
+  /** Where the feeds came from (file or URL), to name in errors. */
+  sources?: { aws?: string; gcp?: string };
 }
 
 export interface CompileStats {
@@ -129,11 +131,12 @@ class Collector {
   }
 }
 
-function parseCandidate(candidate: Candidate): Cidr {
+function parseCandidate(candidate: Candidate, sources: CompileInput['sources'] = {}): Cidr {
   const cidr = parseCidr(candidate.text);
-  if (typeof cidr === 'string') throw new FeedError(originOf(candidate.list, candidate.index), `invalid CIDR: ${cidr}`, 'cidr');
-  if (candidate.family !== 0 && cidr.family !== candidate.family) {
-    throw new FeedError(originOf(candidate.list, candidate.index), `"${candidate.text}" is not an IPv${candidate.family} prefix`, 'cidr');
+  if (typeof cidr === 'string' || (candidate.family !== 0 && cidr.family !== candidate.family)) {
+    const source = candidate.list === List.Overlay ? undefined : candidate.list === List.Gcp ? sources.gcp : sources.aws;
+    const origin = `${source ? `${source}: ` : ''}${originOf(candidate.list, candidate.index)}`;
+    throw new FeedError(origin, typeof cidr === 'string' ? `invalid CIDR: ${cidr}` : `"${candidate.text}" is not an IPv${candidate.family} prefix`, 'cidr');
   }
   return cidr;
 }
@@ -164,7 +167,7 @@ export function compileRanges(input: CompileInput): CompiledRanges {
   // Sorted by address, then cloud: texts that differ but name the same prefix ("2600:1F00::/24" and
   // "2600:1f00::/24") end up side by side and fold like any other repeat.
   const { candidates, warnings } = collector;
-  for (const candidate of candidates) candidate.cidr = parseCandidate(candidate);
+  for (const candidate of candidates) candidate.cidr = parseCandidate(candidate, input.sources);
   candidates.sort((a, b) => compareCidr(a.cidr!, b.cidr!) || a.cloud - b.cloud);
   const distinct: Candidate[] = [];
   for (const candidate of candidates) {

@@ -6,15 +6,16 @@
  *
  * Any failure before the last step leaves the published pointer, and so the last good table, as it was.
  * If another update swings the pointer first, the conditional write fails, and this one reads the new
- * pointer and judges again (it usually finds its table already published: `unchanged`).
+ * pointer and judges again (it usually finds its table already published: `unchanged`). So the pointer
+ * only moves forward, and always names a table that is there.
  */
 import { type CompiledRanges, compileRanges, type OverlayRange } from './compile';
 import { FeedError, parseAwsFeed, parseGcpFeed } from './feeds';
 import { FetchError, type FetchOptions, readSource } from './fetch';
-import { describeTable, type RangePointer, sha256Hex, tableKey } from './pointer';
+import { describeTable, pointerVersion, type RangePointer, sha256Hex, tableKey } from './pointer';
 import { judgeUpdate, type RefusalReason, unknownRegions } from './rules';
 import type { RangeStore } from './store';
-import { awsCreateDateMs, compareTokens } from './version';
+import { awsCreateDateMs, compareTokens, compareVersions } from './version';
 
 export interface UpdateOptions {
   /** URL or file of each feed; gcp null leaves GCP out of the table. */
@@ -87,7 +88,7 @@ export async function runRangeUpdate(options: UpdateOptions): Promise<UpdateResu
     const started = performance.now();
     const aws = parseAwsFeed(awsText, options.sources.aws);
     const gcp = gcpText === null ? undefined : parseGcpFeed(gcpText, options.sources.gcp!);
-    compiled = compileRanges({ aws, ...(gcp ? { gcp } : {}), overlay: options.overlay ?? [] });
+    compiled = compileRanges({ aws, ...(gcp ? { gcp } : {}), overlay: options.overlay ?? [], sources: { aws: options.sources.aws, ...(options.sources.gcp ? { gcp: options.sources.gcp } : {}) } });
     compileMs = Math.round((performance.now() - started) * 10) / 10;
   } catch (error) {
     if (error instanceof FetchError) {
@@ -142,6 +143,10 @@ export async function runRangeUpdate(options: UpdateOptions): Promise<UpdateResu
         forced: (verdict.forcedPast ?? []).length > 0,
       });
       if ((await store.swapPointer(pointer, read.etag)) === 'conflict') continue;
+      // Read back: S3 makes the conditional write atomic, but S3-compatible stores may not (moto checks,
+      // then writes). Should an older pointer have slipped in over ours, the next round replaces it.
+      const check = await store.readPointer();
+      if (check.pointer === null || compareVersions(pointerVersion(pointer), pointerVersion(check.pointer)) === 'newer') continue;
       return {
         ...ageOf(pointer),
         outcome: 'published',

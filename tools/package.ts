@@ -12,8 +12,8 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync }
 import { join, resolve } from 'node:path';
 import { MissingToolError, requireTool } from '../local/processes';
 import { loadStageConfig, ROOT } from './build';
-import { deployNames, isEdgeFunction } from './deploy/names';
-import { deployableStages } from './deploy/variables';
+import { deployNames, isEdgeFunction } from './stacks/names';
+import { deployableStages } from './stacks/variables';
 
 export const OSLS = join(ROOT, 'node_modules/osls/bin/serverless.js');
 export const TEMPLATE = 'cloudformation-template-update-stack.json';

@@ -1,13 +1,13 @@
 /**
  * An alarm on a custom metric watches one exact set of dimensions; a handler that emits another set leaves
- * it silent forever. So the dimensions the alarms use (tools/deploy/main-stack.ts `metricDimensions`) are
+ * it silent forever. So the dimensions the alarms use (tools/stacks/main-stack.ts `metricDimensions`) are
  * checked against what the bundled functions really print (CloudWatch Embedded Metric Format), each run in
  * a way that needs no network: an unreadable event, feeds on a closed local port. (reconcile builds its
  * Metrics the same way but emits only after listing real buckets: its e2e tests run it against moto.)
  */
 import { buildTemporary, type TemporaryBuild } from '../../tools/bundles';
-import { deployNames, METRICS_NAMESPACE } from '../../tools/deploy/names';
-import { metricDimensions } from '../../tools/deploy/main-stack';
+import { deployNames, METRICS_NAMESPACE } from '../../tools/stacks/names';
+import { metricDimensions } from '../../tools/stacks/main-stack';
 import { loadStageConfig } from '../../tools/build';
 import { captureJsonOutput } from '../support/output-capture';
 import { lambdaContext } from '../support/lambda-async';

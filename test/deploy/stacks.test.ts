@@ -4,9 +4,9 @@
  */
 import { resolveConfig } from '../../layers/config/schema';
 import { mergeConfig } from '../../tools/build';
-import { FUNCTIONS } from '../../tools/deploy/functions';
-import { DeployConfigError, mainStack, updaterSilenceHours } from '../../tools/deploy/main-stack';
-import { regionalStack } from '../../tools/deploy/regional-stack';
+import { FUNCTIONS } from '../../tools/stacks/functions';
+import { DeployConfigError, mainStack, updaterSilenceHours } from '../../tools/stacks/main-stack';
+import { regionalStack } from '../../tools/stacks/regional-stack';
 import { TEST_CONFIG, testConfig } from '../support/configs';
 import { list, resource, roleStatements, s3Grants, type Template, trustedServices } from './template';
 

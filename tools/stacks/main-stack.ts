@@ -3,8 +3,8 @@
  * CloudFront distribution with its cache and origin policies, origin access control and WAF web ACL, the
  * private config bucket, the replication dead-letter queue, one IAM role per function and the alarms.
  *
- * serverless.yml pulls `functions` and `resources` from here (through tools/deploy/serverless.cjs); the
- * plugin (tools/deploy/plugin.ts) builds the bundles and attaches the edge functions' versions to the
+ * serverless.yml pulls `functions` and `resources` from here (through tools/stacks/serverless.cjs); the
+ * plugin (tools/stacks/plugin.ts) builds the bundles and attaches the edge functions' versions to the
  * distribution once the framework has created them.
  */
 import { bucketUrl } from '../../layers/config/edge';
@@ -48,7 +48,7 @@ export function checkDeployable(config: ResolvedConfig, functions: string[]): vo
   }
   const unknown = functions.filter((fn) => !FUNCTIONS[fn]);
   if (unknown.length > 0) {
-    throw new DeployConfigError(`functions/${unknown.join(', functions/')}: no deployment entry; add one to tools/deploy/functions.ts (trigger, size, IAM statements)`);
+    throw new DeployConfigError(`functions/${unknown.join(', functions/')}: no deployment entry; add one to tools/stacks/functions.ts (trigger, size, IAM statements)`);
   }
 }
 

@@ -1,5 +1,5 @@
 // Bridge from serverless.yml (and regional/serverless.yml) to the TypeScript stack builders: osls resolves
-// `${file(tools/deploy/serverless.cjs):main.functions}` by calling `main` with the command line's options.
+// `${file(tools/stacks/serverless.cjs):main.functions}` by calling `main` with the command line's options.
 // tsx compiles the TypeScript on the fly, as bin/registry-edge.js does.
 'use strict';
 require('tsx/cjs/api').register();

@@ -1,10 +1,16 @@
 /** The entries of a zip file, read from its central directory (names and sizes; enough to check a package). */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { inflateRawSync } from 'node:zlib';
 
 export interface ZipEntry {
   name: string;
   compressedBytes: number;
   bytes: number;
+  /** 0 stored, 8 deflated. */
+  method: number;
+  /** Where the entry's local header starts. */
+  offset: number;
 }
 
 export function zipEntries(file: string): ZipEntry[] {
@@ -30,8 +36,29 @@ export function zipEntries(file: string): ZipEntry[] {
       name: zip.toString('utf8', offset + 46, offset + 46 + nameLength),
       compressedBytes: zip.readUInt32LE(offset + 20),
       bytes: zip.readUInt32LE(offset + 24),
+      method: zip.readUInt16LE(offset + 10),
+      offset: zip.readUInt32LE(offset + 42),
     });
     offset += 46 + nameLength + extraLength + commentLength;
   }
   return entries;
+}
+
+/** Writes every file of a zip under `into` (what Lambda does with a function's package). */
+export function extractZip(file: string, into: string): string[] {
+  const zip = readFileSync(file);
+  const written: string[] = [];
+  for (const entry of zipEntries(file)) {
+    if (entry.name.endsWith('/')) continue;
+    if (entry.name.split('/').includes('..')) throw new Error(`${file}: entry ${entry.name} leaves the folder`);
+    const start = entry.offset + 30 + zip.readUInt16LE(entry.offset + 26) + zip.readUInt16LE(entry.offset + 28);
+    const data = zip.subarray(start, start + entry.compressedBytes);
+    const bytes = entry.method === 8 ? inflateRawSync(data) : entry.method === 0 ? data : null;
+    if (!bytes) throw new Error(`${file}: ${entry.name} uses compression method ${entry.method}`);
+    const target = join(into, entry.name);
+    mkdirSync(dirname(target), { recursive: true });
+    writeFileSync(target, bytes);
+    written.push(target);
+  }
+  return written;
 }

@@ -16,6 +16,7 @@ import { spawn } from 'node:child_process';
 import { relative } from 'node:path';
 import { ROOT } from './build';
 import { oslsArgs, type StackTarget, stackTargets } from './package';
+import { SERVICE_REGION } from './stacks/names';
 
 export interface DeployPlanOptions {
   stage: string;
@@ -79,6 +80,10 @@ if (require.main === module) {
     for (const [i, target] of plan.entries()) {
       process.stdout.write(`[${i + 1}/${plan.length}] ${target.stage} ${target.kind} ${target.region}: ${describeStep(target)}\n`);
       if (!options.dryRun) await deployStack(target);
+    }
+    if (!plan.some((t) => t.kind === 'main') && plan.some((t) => t.region === SERVICE_REGION)) {
+      // The main stack re-applies the replicator's subscription to the primary bucket on every deploy.
+      process.stdout.write(`note: the primary bucket's stack changed; deploy the main stack too (--main) to re-assert its event subscription\n`);
     }
   })().catch((error: Error) => {
     process.stderr.write(`deploy: ${error.message}\n`);

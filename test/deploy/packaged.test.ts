@@ -204,6 +204,8 @@ describe.each(STAGES)('main stack, %s', (stage) => {
     expect(notification.BucketName).toBe(n.primary.name);
     expect(notification.FunctionName).toBe(`registry-edge-${stage}-replicate`);
     expect(notification.BucketConfigs).toEqual([{ Event: 's3:ObjectCreated:*', Rules: [{ Prefix: n.blobPrefix }] }]);
+    // Re-applied on every deploy: a change to the bucket elsewhere cannot leave it unsubscribed.
+    expect(typeof notification.ForceDeploy).toBe('number');
     const invoke = only(main(), 'AWS::Lambda::EventInvokeConfig').Properties;
     expect(invoke.DestinationConfig.OnFailure.Destination).toEqual({ 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] });
     expect(invoke.MaximumRetryAttempts).toBe(2);

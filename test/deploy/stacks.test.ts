@@ -123,7 +123,7 @@ describe('functions', () => {
       { sns: 'arn:aws:sns:us-east-1:806199016981:AmazonIpSpaceChanged' },
     ]);
     expect(events('reconcile')).toEqual([{ schedule: { rate: ['cron(0 5 * * ? *)'], description: expect.any(String) } }]);
-    expect(events('replicate')).toEqual([{ s3: { bucket: PRIMARY, event: 's3:ObjectCreated:*', rules: [{ prefix: 'containers/images/' }], existing: true } }]);
+    expect(events('replicate')).toEqual([{ s3: { bucket: PRIMARY, event: 's3:ObjectCreated:*', rules: [{ prefix: 'containers/images/' }], existing: true, forceDeploy: true } }]);
     expect(fn('replicate').destinations).toEqual({ onFailure: { type: 'sqs', arn: { 'Fn::GetAtt': ['DeadLetterQueue', 'Arn'] } } });
   });
 

@@ -23,7 +23,10 @@ export interface FunctionSpec {
   deadLetterQueue?: boolean;
 }
 
-/** s3:ListBucket limited to one prefix: a missing key then answers 404 rather than 403, and nothing else is listed. */
+/**
+ * s3:ListBucket limited to one prefix: listings stay inside it, and a HEAD of a missing key there answers
+ * 404 rather than 403 (S3 decides that with the key as s3:prefix), which the copy code relies on.
+ */
 function listPrefix(bucket: string, prefix: string, sid: string): Statement {
   return { Sid: sid, Effect: 'Allow', Action: 's3:ListBucket', Resource: bucketArn(bucket), Condition: { StringLike: { 's3:prefix': [`${prefix}*`] } } };
 }
@@ -84,8 +87,11 @@ export const FUNCTIONS: Record<string, FunctionSpec> = {
     memorySize: 512,
     // Multipart copies of multi-GB layers take minutes.
     timeout: 900,
+    // The primary bucket belongs to the regional stack (or to the image promoter): the framework adds our
+    // notification to its configuration, keeping the others. forceDeploy re-applies it on every deploy of
+    // this stack, so an update of the bucket elsewhere cannot leave replication silently unsubscribed.
     events: (config, names) => {
-      const on = (event: string): Json => ({ s3: { bucket: names.primary.name, event, rules: [{ prefix: names.blobPrefix }], existing: true } });
+      const on = (event: string): Json => ({ s3: { bucket: names.primary.name, event, rules: [{ prefix: names.blobPrefix }], existing: true, forceDeploy: true } });
       return config.stage.replication.propagateDeletes ? [on('s3:ObjectCreated:*'), on('s3:ObjectRemoved:*')] : [on('s3:ObjectCreated:*')];
     },
     statements: (_config, names) => [...readPrimaryBlobs(names), ...writeReplicaBlobs(names)],

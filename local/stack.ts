@@ -7,8 +7,8 @@
  *
  * startStack() starts moto_server and docker-registry on free loopback ports, builds the edge functions
  * for the `local` stage with those ports compiled in, builds (or takes from the cache) the demo image,
- * pushes it to the registry, puts its blobs in the primary bucket and copies them to the regional ones,
- * and starts the emulator. stop() ends every process it started; on a failure half-way, it stops what
+ * pushes it to the registry, syncs its blobs into the primary bucket and replicates them to the regional
+ * ones (local/populate.ts: the production sync and reconcile code), and starts the emulator. stop() ends every process it started; on a failure half-way, it stops what
  * had started before rethrowing.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -159,6 +159,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       log(`edge functions built in ${result.outDir}`);
       return result;
     });
+    const pushed = timed('push', async () => {
+      const [image, reg] = await Promise.all([imageReady, registryReady]);
+      await pushDemoImage(image, `${LOOPBACK}:${reg.port}`);
+      log(`pushed ${DEMO_REPOSITORY}:${DEMO_TAG} to ${reg.url}`);
+    });
     const bucketsReady = timed('buckets', async () => {
       const [{ config }] = await Promise.all([built, motoReady]);
       const s3 = localS3Client(s3Endpoint, config.stage.buckets.primaryRegion);
@@ -167,15 +172,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         ...Object.values(config.edge.buckets).map((bucket) => createBucket(s3, bucket, { publicPrefix })),
         createBucket(s3, config.configBucket),
       ]);
-      const image = await imageReady;
-      const result = await populateBuckets(s3, config, image.blobs);
-      log(`buckets: ${result.uploaded} blobs in ${config.primaryBucket}, ${result.copies} copies in ${config.replicaBuckets.map((r) => r.name).join(', ')}`);
+      await pushed;
+      const result = await populateBuckets({ s3, config, registryUrl: registry!.url, repositories: [DEMO_REPOSITORY] });
+      log(`buckets: ${result.blobs} blobs synced into ${config.primaryBucket}, ${result.copies} copies replicated to ${config.replicaBuckets.map((r) => r.name).join(', ')}`);
       return s3;
-    });
-    const pushed = timed('push', async () => {
-      const [image, reg] = await Promise.all([imageReady, registryReady]);
-      await pushDemoImage(image, `${LOOPBACK}:${reg.port}`);
-      log(`pushed ${DEMO_REPOSITORY}:${DEMO_TAG} to ${reg.url}`);
     });
     const emulatorReady = timed('emulator', async () => {
       const { config, functions } = await built;

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { AccessLogEntry } from '../../local/cloudfront/emulator';
+import { DEFAULT_CACHE_DIR } from '../../local/demo-image';
 import { type Stack, startStack } from '../../local/stack';
 import { ROOT } from '../../tools/build';
 
@@ -14,6 +15,7 @@ interface StackCommandOptions {
   port: string;
   edgeRegion: string;
   dist: string;
+  cache: string;
   quiet?: boolean;
 }
 
@@ -56,6 +58,7 @@ export function registerStack(program: Command): void {
     .option('--port <port>', 'port of the CloudFront emulator (env PORT)', process.env.PORT || '8080')
     .option('--edge-region <region>', "region of the emulated regional edge cache (the origin-request function's AWS_REGION)", 'us-east-1')
     .option('--dist <dir>', 'where to build the edge functions', join(ROOT, 'dist', 'local'))
+    .option('--cache <dir>', 'where the demo image is cached between runs', DEFAULT_CACHE_DIR)
     .option('--quiet', 'no access log')
     .action(async (options: StackCommandOptions) => {
       const port = Number(options.port);
@@ -75,6 +78,7 @@ export function registerStack(program: Command): void {
         port,
         edgeRegion: options.edgeRegion,
         distDir: options.dist,
+        cacheDir: options.cache,
         relays: true,
         log: (message) => out(`  ${message}`),
         ...(options.quiet ? {} : { onAccess: (entry: AccessLogEntry) => out(formatAccess(entry)) }),

@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CopyObjectCommand, DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { CopyObjectCommand, DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { AccessLogEntry } from '../../local/cloudfront/emulator';
 import { requireTool } from '../../local/processes';
 import { type Stack, startStack } from '../../local/stack';
@@ -54,7 +54,13 @@ describe('the local stack, end to end', () => {
     for (const port of ports) expect(await portIsFree(port)).toBe(true);
   });
 
-  it('holds the demo image: a two-platform index, in the registry and in every bucket', () => {
+  it('holds the demo image: a two-platform index, in the registry and in every bucket', async () => {
+    for (const blob of stack.image.blobs) {
+      for (const bucket of Object.values(stack.buckets.regional)) {
+        const head = await stack.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key(blob.digest) }));
+        expect([bucket, blob.digest, head.ContentLength]).toEqual([bucket, blob.digest, blob.size]);
+      }
+    }
     expect(stack.image.index.mediaType).toBe(INDEX_MEDIA_TYPE);
     expect(stack.image.manifests.map((m) => m.platform.architecture).sort()).toEqual(['amd64', 'arm64']);
     expect(hostImage).toBeDefined();

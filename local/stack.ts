@@ -137,6 +137,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       docsUrl: `http://${LOOPBACK}:${edgePort}/docs`,
       upstream: { url: `http://${LOOPBACK}:${registryPort}` },
       buckets: { publicEndpoint: `${s3Endpoint}/{bucket}`, apiEndpoint: `${s3Endpoint}/{bucket}` },
+      // The viewer keeps the table built into it (snapshot + the loopback overlay): nothing publishes
+      // tables to the local config bucket, and the viewer runs with no credentials to read it.
+      ranges: { refreshSeconds: 0 },
     };
     // Independent steps run side by side; each awaits only what it needs.
     const motoReady = timed('moto', async () => {

@@ -19,18 +19,28 @@ interface StackCommandOptions {
   quiet?: boolean;
 }
 
-const short = (text: string, keep = 19) => text.replace(/(sha256:[0-9a-f]{12})[0-9a-f]{52}/g, '$1…').slice(0, 200).padEnd(keep);
+const shortDigests = (text: string) => text.replace(/(sha256:[0-9a-f]{12})[0-9a-f]{52}/g, '$1…');
 
-/** One access log line: who asked for what, and where the edge sent or fetched it. */
+/** The bucket (or host) an origin URL points at: path-style local S3 URLs name it first. */
+const originName = (url: string) => {
+  const parsed = new URL(url);
+  return parsed.pathname.split('/')[1] || parsed.host;
+};
+
+/**
+ * One access log line: who asked for what, what they got, and where it came from.
+ *   127.0.2.10  GET  307 /v2/demo/hello/blobs/sha256:fb6aee57c27d… → http://127.0.0.1:…/registry-edge-local-eu-west-1/… (2.1 ms)
+ *   127.0.0.1   GET  200 /v2/demo/hello/blobs/sha256:fb6aee57c27d… ← registry-edge-local-eu-west-1 404, registry-edge-local-us-east-1 200 (9.3 ms)
+ */
 export function formatAccess(entry: AccessLogEntry): string {
-  const target = entry.location
-    ? `→ ${short(entry.location)}`
+  const request = `${entry.clientIp.padEnd(11)} ${entry.method.padEnd(4)} ${entry.status} ${shortDigests(entry.uri)}${entry.querystring ? `?${entry.querystring}` : ''}`;
+  const where = entry.location
+    ? ` → ${shortDigests(entry.location)}`
     : entry.origins.length
-      ? `from ${entry.origins.map((o) => `${short(o.url.replace(/^https?:\/\/[^/]+\//, ''))} ${o.status ?? o.error}`).join(', then ')}`
+      ? ` ← ${entry.origins.map((o) => `${originName(o.url)} ${o.status ?? o.error}`).join(', ')}`
       : '';
-  const query = entry.querystring ? `?${entry.querystring}` : '';
-  const problem = entry.error ? ` (${entry.resultType}: ${entry.error})` : entry.aborted ? ' (aborted)' : '';
-  return `${entry.clientIp} ${entry.method} ${short(entry.uri + query)} ${entry.status} ${target}${problem} ${entry.durationMs} ms`;
+  const problem = entry.error ? ` [${entry.resultType}: ${entry.error}]` : entry.aborted ? ' [aborted]' : '';
+  return `${request}${where}${problem} (${entry.durationMs} ms)`;
 }
 
 function summary(stack: Stack, options: StackCommandOptions): string[] {

@@ -13,7 +13,7 @@
  * gets is what the origin holds now), TLS, HTTP/2, request bodies (this registry is read-only).
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream';
 import type { CloudFrontRequest } from '../../layers/cloudfront/events';
@@ -164,7 +164,7 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
         all[name] = existing === undefined ? value : ([] as string[]).concat(existing as string | string[], value);
       }
       all['content-length'] = response.body.length;
-      res.writeHead(response.status, response.statusDescription ?? '', all);
+      res.writeHead(response.status, response.statusDescription ?? STATUS_CODES[response.status] ?? '', all);
       res.end(method === 'HEAD' ? undefined : response.body);
     };
     /** Runs a function; answers the viewer and returns null when it failed or generated a response. */

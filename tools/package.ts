@@ -8,7 +8,8 @@
  *   npm run package -- --stage sandbox --out /tmp/pkg
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { MissingToolError, requireTool } from '../local/processes';
 import { loadStageConfig, ROOT } from './build';
@@ -22,7 +23,7 @@ export interface StackTarget {
   stage: string;
   kind: 'main' | 'regional';
   region: string;
-  /** Folder holding the service's serverless.yml. */
+  /** Folder holding the service's serverless.yml (in the checkout; packaging works on a private copy). */
   serviceDir: string;
   /** Folder name under `<out>/<stage>/`. */
   name: string;
@@ -82,11 +83,29 @@ export function run(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promis
   });
 }
 
-async function packageStack(target: StackTarget, outDir: string): Promise<PackagedStack> {
+/**
+ * A private copy of the two services for one stack: osls uses `<service dir>/.serverless/` as scratch space
+ * (and empties it when it starts), and the plugin builds into `<service dir>/dist/`, so packages running
+ * side by side (two stages at once, or someone's `npm run package` during `npm test`) must not share a
+ * service folder. The copy holds the serverless.yml files and links to tools/ and node_modules/; the rest
+ * (configuration, sources) is read from the checkout.
+ */
+function privateServiceRoot(workDir: string, id: string): string {
+  const root = join(workDir, id);
+  mkdirSync(join(root, 'regional'), { recursive: true });
+  copyFileSync(join(ROOT, 'serverless.yml'), join(root, 'serverless.yml'));
+  copyFileSync(join(ROOT, 'regional', 'serverless.yml'), join(root, 'regional', 'serverless.yml'));
+  for (const linked of ['tools', 'node_modules']) symlinkSync(join(ROOT, linked), join(root, linked), 'dir');
+  return root;
+}
+
+async function packageStack(target: StackTarget, outDir: string, workDir: string): Promise<PackagedStack> {
   const dir = join(outDir, target.stage, target.name);
   rmSync(dir, { recursive: true, force: true });
+  const root = privateServiceRoot(workDir, `${target.stage}-${target.name}`);
+  const serviceDir = target.kind === 'main' ? root : join(root, 'regional');
   const started = Date.now();
-  const { code, output } = await run(oslsArgs('package', target, dir), target.serviceDir, offlineEnv());
+  const { code, output } = await run(oslsArgs('package', target, dir), serviceDir, offlineEnv());
   if (code !== 0) throw new Error(`packaging ${target.stage}/${target.name} failed (exit ${code}):\n${output.trim()}`);
   const template = join(dir, TEMPLATE);
   const parsed = JSON.parse(readFileSync(template, 'utf8')) as { Resources: Record<string, unknown> };
@@ -95,31 +114,35 @@ async function packageStack(target: StackTarget, outDir: string): Promise<Packag
   return { ...target, dir, template, resources: Object.keys(parsed.Resources).length, zips, seconds: (Date.now() - started) / 1000 };
 }
 
-async function inSequence<T, R>(items: T[], job: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = [];
-  for (const item of items) results.push(await job(item));
+/** Runs `job` over `items`, at most `limit` at once, keeping their order in the result. */
+async function inParallel<T, R>(items: T[], limit: number, job: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await job(items[index]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
 }
 
-export async function packageAll(options: { stages?: string[]; outDir?: string } = {}): Promise<PackageResult> {
+export async function packageAll(options: { stages?: string[]; outDir?: string; concurrency?: number } = {}): Promise<PackageResult> {
   const outDir = resolve(options.outDir ?? join(ROOT, '.serverless'));
   const stages = options.stages ?? deployableStages();
   const targets = stages.flatMap(stackTargets);
+  const workDir = mkdtempSync(join(tmpdir(), 'registry-edge-package-'));
   const started = Date.now();
-  // osls zips into <service dir>/.serverless/ and empties it when it starts, so two packages of the same
-  // service cannot overlap: one lane per service (main, regional), the two lanes side by side.
-  const lanes = await Promise.all(
-    [ROOT, join(ROOT, 'regional')].map((serviceDir) =>
-      inSequence(
-        targets.filter((t) => t.serviceDir === serviceDir),
-        (t) => packageStack(t, outDir),
-      ),
-    ),
-  );
-  const result = { outDir, stacks: lanes.flat(), seconds: (Date.now() - started) / 1000 };
-  mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, 'packaged.json'), `${JSON.stringify(result, null, 2)}\n`);
-  return result;
+  try {
+    const stacks = await inParallel(targets, options.concurrency ?? availableParallelism(), (t) => packageStack(t, outDir, workDir));
+    const result = { outDir, stacks, seconds: (Date.now() - started) / 1000 };
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(join(outDir, 'packaged.json'), `${JSON.stringify(result, null, 2)}\n`);
+    return result;
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
 }
 
 export interface LintFinding {

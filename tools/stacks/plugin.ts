@@ -7,6 +7,7 @@
  *    numbered version) and keeps those functions when the stack goes (their replicas outlive it).
  */
 import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { EDGE_ZIP_LIMIT, buildStage } from '../build';
 import { DISTRIBUTION, type MainStack } from './main-stack';
 
@@ -19,6 +20,7 @@ interface CfResource {
 
 /** The parts of osls this plugin touches. */
 interface Serverless {
+  serviceDir: string;
   service: {
     provider: { stage: string; compiledCloudFormationTemplate: { Resources: Record<string, CfResource> } };
     custom?: { registryEdge?: { edge?: MainStack['edge'] } };
@@ -72,7 +74,8 @@ export default class RegistryEdgePlugin {
 
   private async build() {
     const stage = this.serverless.getProvider('aws').getStage();
-    const result = await buildStage({ stage });
+    // Into the service folder, where the function package patterns (dist/<stage>/<name>/**) look.
+    const result = await buildStage({ stage, outDir: join(this.serverless.serviceDir, 'dist', stage) });
     const sizes = Object.values(result.functions).map((f) => `${f.name} ${(f.zippedBytes / 1024).toFixed(1)} KiB`);
     process.stderr.write(`registry-edge: built ${stage} into ${result.outDir}: ${sizes.join(', ')}\n`);
   }

@@ -118,8 +118,9 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
   const forwardHeaders = options.forwardHeaders ?? DEFAULT_FORWARD_HEADERS;
   const forwardQueryString = options.forwardQueryString ?? false;
   const functionLog = (fn: string) => (line: string) => options.onFunctionLog?.(fn, line);
-  // The viewer function gets no environment at all: Lambda@Edge has none to give, and this proves it needs none.
   const limits = (type: EdgeEventType): FunctionLimits => ({ ...LIMITS[type], ...options.limits?.[type] });
+  // The viewer function gets no environment at all: Lambda@Edge has no configuration to give, and this
+  // proves it needs none. The origin function gets the one variable its logic reads, which Lambda sets.
   const viewer = new EdgeLambda({ file: options.viewerRequest, env: {}, limits: limits('viewer-request'), log: functionLog('viewer-request') });
   const origin = options.originRequest
     ? new EdgeLambda({ file: options.originRequest, env: { AWS_REGION: edgeRegion }, limits: limits('origin-request'), log: functionLog('origin-request') })

@@ -87,7 +87,8 @@ export function createRangeRefresher(options: RefresherOptions): RangeRefresher 
   const doFetch = options.fetch ?? fetch;
   const now = options.now ?? Date.now;
   const log = options.log ?? defaultLog;
-  const timeoutMs = options.timeoutMs ?? 10_000;
+  // Generous: a refresh blocks no request beyond the budget, and a frozen instance's clock runs on.
+  const timeoutMs = options.timeoutMs ?? 30_000;
   const refreshMs = ranges.refreshSeconds * 1000;
   const bucket = ranges.configBucket;
   const enabled = refreshMs > 0 && bucket !== null;
@@ -112,14 +113,25 @@ export function createRangeRefresher(options: RefresherOptions): RangeRefresher 
     return doFetch(url, { headers: Object.fromEntries(signed.headers), signal });
   }
 
-  /** Reads a body of at most `limit` bytes (S3 always says how long a body is). */
+  /**
+   * Reads a body of at most `limit` bytes, as delivered: fetch inflates a gzip-encoded table on the way
+   * in, so the limit is checked while reading (a small compressed body may inflate to anything).
+   */
   async function body(response: Response, limit: number, what: string): Promise<Uint8Array> {
-    const declared = Number(response.headers.get('content-length'));
-    if (!(declared <= limit)) {
-      await response.body?.cancel().catch(() => undefined);
-      throw new Rejected(`${what} is ${Number.isNaN(declared) ? 'of unknown length' : `${declared} bytes`}, expected at most ${limit}`);
+    const out = new Uint8Array(limit);
+    let length = 0;
+    const reader = response.body?.getReader();
+    if (!reader) return out.subarray(0, 0);
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return out.subarray(0, length);
+      if (length + value.length > limit) {
+        await reader.cancel().catch(() => undefined);
+        throw new Rejected(`${what} is larger than ${limit} bytes`);
+      }
+      out.set(value, length);
+      length += value.length;
     }
-    return new Uint8Array(await response.arrayBuffer());
   }
 
   async function attempt(signal: AbortSignal): Promise<void> {

@@ -129,7 +129,7 @@ export async function runRangeUpdate(options: UpdateOptions): Promise<UpdateResu
       if (verdict.verdict === 'refused') return { ...ageOf(published), outcome: 'refused', reason: verdict.reason, message: verdict.message };
 
       if (!tableStored) {
-        await store.putTable(key, compiled.bytes, sha256);
+        await store.putTable(key, compiled.bytes);
         tableStored = true;
       }
       const { aws, gcp } = compiled.stats;

@@ -4,6 +4,7 @@
  * its bundle, takes up what was published, checked against its checksum. Each "instance" is the bundle
  * loaded afresh (a cold start).
  */
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { CloudFrontRequest, CloudFrontResultResponse } from '../../layers/cloudfront/events';
 import { viewerRequestEvent } from '../../layers/cloudfront/events';
@@ -151,10 +152,12 @@ describe('the bundled viewer-request function and the config bucket', () => {
     expect(await publish('later.json')).toMatchObject({ outcome: expect.stringMatching(/^(published|unchanged)$/) });
     const pointer = JSON.parse(await (await s3.send(new GetObjectCommand({ Bucket: CONFIG_BUCKET, Key: 'ranges/current.json' }))).Body!.transformToString());
     expect(pointer.syncToken).toBe(AWS_LATER_TOKEN);
-    // Someone (or something) overwrites the table: same size, one bit flipped.
-    const bytes = await (await s3.send(new GetObjectCommand({ Bucket: CONFIG_BUCKET, Key: pointer.key }))).Body!.transformToByteArray();
+    // Someone (or something) overwrites the table: same size, one bit flipped (stored gzip-encoded, as the
+    // updater stores tables, so that it is the checksum that catches it).
+    const stored = await (await s3.send(new GetObjectCommand({ Bucket: CONFIG_BUCKET, Key: pointer.key }))).Body!.transformToByteArray();
+    const bytes = gunzipSync(stored);
     bytes[bytes.length - 10] = bytes[bytes.length - 10]! ^ 1;
-    await s3.send(new PutObjectCommand({ Bucket: CONFIG_BUCKET, Key: pointer.key, Body: bytes }));
+    await s3.send(new PutObjectCommand({ Bucket: CONFIG_BUCKET, Key: pointer.key, Body: gzipSync(bytes), ContentEncoding: 'gzip' }));
 
     const logs = jest.spyOn(console, 'log').mockImplementation(() => undefined);
     try {

@@ -3,6 +3,7 @@
  * HTTP server serving the feeds as the clouds do. Each test gets a bucket of its own.
  */
 import { createHash } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createBucket, type Moto, startMoto } from '../../local/moto';
 import { loadTable } from '../../layers/net/load';
@@ -61,8 +62,13 @@ async function freshBucket(): Promise<{ bucket: string; options: (aws: string, e
 async function getText(bucket: string, key: string): Promise<string> {
   return (await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToString());
 }
+/** An object's bytes; tables are stored gzip-encoded, which this checks and undoes. */
 async function getBytes(bucket: string, key: string): Promise<Uint8Array> {
-  return (await (await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray());
+  const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const body = await object.Body!.transformToByteArray();
+  if (!key.endsWith('.bin')) return body;
+  expect(object.ContentEncoding).toBe('gzip');
+  return gunzipSync(body);
 }
 async function keys(bucket: string): Promise<string[]> {
   return ((await s3.send(new ListObjectsV2Command({ Bucket: bucket }))).Contents ?? []).map((o) => o.Key!).sort();

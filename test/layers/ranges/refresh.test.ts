@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import type { EdgeConfig } from '../../../layers/config/edge';
 import { loadTable } from '../../../layers/net/load';
 import { compileRanges } from '../../../layers/ranges/compile';
@@ -20,24 +21,24 @@ const ADDED = ADDED_IN_LATER;
 
 const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
-/** What the fake bucket holds: objects by key, each with an ETag. */
-let objects = new Map<string, { body: Buffer; etag: string }>();
+/** What the fake bucket holds: objects by key, each with an ETag (and a Content-Encoding, as stored). */
+let objects = new Map<string, { body: Buffer; etag: string; encoding?: string }>();
 /** Requests held unanswered until released (a slow S3). */
 let hold: ((res: ServerResponse, key: string) => boolean) | undefined;
 const held: (() => void)[] = [];
 let server: TestServer;
 const seen: { key: string; headers: Record<string, string | string[] | undefined> }[] = [];
 
-function put(key: string, body: Uint8Array | string) {
-  const buffer = Buffer.from(body);
-  objects.set(key, { body: buffer, etag: `"${createHash('md5').update(buffer).digest('hex')}"` });
+function put(key: string, body: Uint8Array | string, encoding?: 'gzip') {
+  const buffer = encoding ? gzipSync(Buffer.from(body)) : Buffer.from(body);
+  objects.set(key, { body: buffer, etag: `"${createHash('md5').update(buffer).digest('hex')}"`, ...(encoding ? { encoding } : {}) });
 }
 
 /** Publishes `compiled` as the updater would (or with `tamper` applied to the stored bytes). */
-function publish(compiled: typeof older, tamper?: (bytes: Buffer) => Buffer, pointerChange: Record<string, unknown> = {}) {
+function publish(compiled: typeof older, tamper?: (bytes: Buffer) => Buffer, pointerChange: Record<string, unknown> = {}, encoding?: 'gzip') {
   const digest = sha(compiled.bytes);
   const key = tableKey('ranges/current.json', digest);
-  put(key, tamper ? tamper(Buffer.from(compiled.bytes)) : compiled.bytes);
+  put(key, tamper ? tamper(Buffer.from(compiled.bytes)) : compiled.bytes, encoding);
   const { aws } = compiled.stats;
   const pointer = describeTable({
     key,
@@ -67,6 +68,7 @@ beforeAll(async () => {
       }
       res.setHeader('etag', object.etag);
       res.setHeader('content-length', object.body.length);
+      if (object.encoding) res.setHeader('content-encoding', object.encoding);
       res.end(object.body);
     };
     if (hold?.(res, key)) held.push(answer);
@@ -176,6 +178,23 @@ describe('the edge range refresher', () => {
     await r.idle();
     expect(seen.length).toBeGreaterThan(requests);
     expect(r.table()).toBe(before);
+  });
+
+  test('takes up a table stored gzip-encoded, as the updater stores them', async () => {
+    publish(newer, undefined, {}, 'gzip');
+    const r = refresher();
+    await r.beforeRequest();
+    await r.idle();
+    expect(objects.get(tableKey('ranges/current.json', sha(newer.bytes)))!.body.length).toBeLessThan(newer.bytes.length / 2);
+    expect(r.status()).toMatchObject({ version: { aws: AWS_LATER_TOKEN }, failures: 0 });
+  });
+
+  test('stops reading a table that inflates past the size its pointer gives', async () => {
+    publish(newer, (b) => Buffer.concat([b, Buffer.alloc(50 * 1024 * 1024)]), {}, 'gzip');
+    const r = refresher();
+    await r.beforeRequest();
+    await r.idle();
+    expect(r.status()).toMatchObject({ source: 'embedded', lastError: `table ${tableKey('ranges/current.json', sha(newer.bytes))} is larger than ${newer.bytes.length} bytes` });
   });
 
   test('does not download a rejected table again while the pointer is unchanged', async () => {

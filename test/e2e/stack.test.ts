@@ -9,7 +9,7 @@
  * origin-request function from the eu-west-1 bucket (and fail over to the primary in us-east-1).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CopyObjectCommand, DeleteObjectCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -121,6 +121,11 @@ describe('the local stack, end to end', () => {
       expect(pulled.stdout.trim()).toBe(hostImage.config.digest.slice('sha256:'.length));
       const inspected = await run(podman, [...base, 'image', 'inspect', '--format', '{{json .RepoDigests}}', image], env);
       expect(JSON.parse(inspected.stdout)).toEqual(expect.arrayContaining([`${stack.registryHost}/${stack.image.repository}@${hostImage.manifest.digest}`]));
+      // ...and the layers it unpacked are the ones the image config names (their uncompressed digests).
+      const config = JSON.parse(readFileSync(stack.image.blobs.find((b) => b.digest === hostImage.config.digest)!.path, 'utf8'));
+      const layers = await run(podman, [...base, 'image', 'inspect', '--format', '{{json .RootFS.Layers}}', image], env);
+      expect(JSON.parse(layers.stdout)).toEqual(config.rootfs.diff_ids);
+      expect(config.rootfs.diff_ids).toHaveLength(hostImage.layers.length);
       expect(log.slice(from).filter((e) => e.uri.includes('/blobs/') && e.status === 200)).toHaveLength(1 + hostImage.layers.length);
       await run(podman, [...base, 'system', 'reset', '--force'], env);
     }, 60_000);

@@ -129,17 +129,25 @@ export async function startReplicationStack(buckets: { primary: string; targets:
   }
 }
 
+/** One receive (no waiting) of up to ten messages, deleted once read; the bodies, parsed. */
+export async function receiveOnce(sqs: SQSClient, queueUrl: string): Promise<unknown[]> {
+  // No long polling: moto waits out the whole wait time unless it has ten messages to give.
+  const answer = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+  const messages = answer.Messages ?? [];
+  if (messages.length === 0) return [];
+  await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+  return messages.map((m) => JSON.parse(m.Body!));
+}
+
 /** Receives and deletes messages until `enough(bodies)` holds or `timeoutMs` passes; the bodies, parsed. */
 export async function drainQueue(sqs: SQSClient, queueUrl: string, enough: (bodies: unknown[]) => boolean, timeoutMs = 30_000): Promise<unknown[]> {
   const bodies: unknown[] = [];
   const deadline = Date.now() + timeoutMs;
   while (!enough(bodies)) {
     if (Date.now() > deadline) throw new Error(`only ${bodies.length} messages on ${queueUrl} after ${timeoutMs} ms`);
-    const answer = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
-    const messages = answer.Messages ?? [];
-    if (messages.length === 0) continue;
-    for (const m of messages) bodies.push(JSON.parse(m.Body!));
-    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+    const got = await receiveOnce(sqs, queueUrl);
+    if (got.length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
+    bodies.push(...got);
   }
   return bodies;
 }

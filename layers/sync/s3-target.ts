@@ -46,7 +46,7 @@ export function createS3BlobTarget(options: S3BlobTargetOptions): BlobTarget & {
       // bytes it receives and keeps a full-object checksum, which replication then verifies for free.
       // (Not for multipart uploads: lib-storage would send the value with every part.)
       const [algorithm, hex] = digest.split(':') as [string, string];
-      const checksum = size <= partSize && algorithm === 'sha256' ? { ChecksumSHA256: Buffer.from(hex, 'hex').toString('base64') } : {};
+      const checksum = size <= partSize && algorithm === 'sha256' ? { ChecksumAlgorithm: 'SHA256' as const, ChecksumSHA256: Buffer.from(hex, 'hex').toString('base64') } : {};
       const upload = new Upload({
         client: options.client,
         params: { Bucket: options.bucket, Key: key(digest), Body: body, ContentLength: size, ContentType: 'application/octet-stream', ...checksum },

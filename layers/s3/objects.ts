@@ -84,11 +84,13 @@ export async function objectExists(client: S3Client, bucket: string, key: string
   return (await headObject(client, bucket, key)) !== undefined;
 }
 
-/** Every object under `prefix`, page by page (1,000 a page), in S3's key order. */
-export async function* listObjects(client: S3Client, bucket: string, prefix = ''): AsyncGenerator<ListedObject> {
+/** Every object under `prefix`, page by page (S3 gives up to 1,000 a page), in S3's key order. */
+export async function* listObjects(client: S3Client, bucket: string, prefix = '', pageSize?: number): AsyncGenerator<ListedObject> {
   let token: string | undefined;
   do {
-    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }));
+    const page = await client.send(
+      new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ...(pageSize ? { MaxKeys: pageSize } : {}), ...(token ? { ContinuationToken: token } : {}) }),
+    );
     for (const entry of page.Contents ?? []) {
       if (entry.Key === undefined) continue;
       yield { key: entry.Key, size: entry.Size ?? 0, etag: unquoteEtag(entry.ETag) };

@@ -131,12 +131,16 @@ class Collector {
   }
 }
 
+/** The longest CIDR text there is ("ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255/128"). */
+const MAX_CIDR_TEXT = 49;
+
 function parseCandidate(candidate: Candidate, sources: CompileInput['sources'] = {}): Cidr {
-  const cidr = parseCidr(candidate.text);
+  const { text } = candidate;
+  const cidr = text.length > MAX_CIDR_TEXT ? `a text of ${text.length} characters` : parseCidr(text);
   if (typeof cidr === 'string' || (candidate.family !== 0 && cidr.family !== candidate.family)) {
     const source = candidate.list === List.Overlay ? undefined : candidate.list === List.Gcp ? sources.gcp : sources.aws;
     const origin = `${source ? `${source}: ` : ''}${originOf(candidate.list, candidate.index)}`;
-    throw new FeedError(origin, typeof cidr === 'string' ? `invalid CIDR: ${cidr}` : `"${candidate.text}" is not an IPv${candidate.family} prefix`, 'cidr');
+    throw new FeedError(origin, typeof cidr === 'string' ? `invalid CIDR: ${cidr}` : `"${text}" is not an IPv${candidate.family} prefix`, 'cidr');
   }
   return cidr;
 }

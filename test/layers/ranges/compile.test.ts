@@ -108,3 +108,13 @@ describe('feed schemas', () => {
     expect(parseAwsFeed(JSON.stringify(f)).prefixes[0]).not.toHaveProperty('surprise');
   });
 });
+
+test('refuses a prefix text far too long to be one, without echoing it', () => {
+  let error: unknown;
+  try {
+    compileRanges({ aws: feed([['3.4.12.4/32', 'eu-west-1'], [`1.2.3.4/${'9'.repeat(100_000)}`, 'eu-west-1']]) });
+  } catch (e) {
+    error = e;
+  }
+  expect((error as Error).message).toBe('AWS prefixes[1].ip_prefix: invalid CIDR: a text of 100008 characters');
+});

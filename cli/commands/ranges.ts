@@ -35,6 +35,7 @@ interface UpdateOptions extends BucketOptions {
   aws?: string;
   gcp?: string;
   force?: boolean;
+  dryRun?: boolean;
   maxShrink?: string;
 }
 
@@ -122,6 +123,7 @@ export function registerRanges(program: Command): void {
     .option('--gcp <source>', 'GCP cloud.json: a URL, a file, or "none" (default: the stage\'s ranges.gcpUrl)')
     .option('--max-shrink <fraction>', 'refuse a feed that lost more than this fraction of its prefixes (default: the stage\'s, 0.1)')
     .option('--force', 'publish past the shrink and regression guards (never over a newer syncToken)')
+    .option('--dry-run', 'fetch, check and compile, but publish nothing: say what would be published')
     .action(async (options: UpdateOptions) => {
       const setup = resolveSetup(options);
       const maxShrink = options.maxShrink === undefined ? setup.maxShrink : Number(options.maxShrink);
@@ -130,7 +132,7 @@ export function registerRanges(program: Command): void {
         aws: options.aws ?? setup.sources.aws,
         gcp: options.gcp === 'none' ? null : (options.gcp ?? setup.sources.gcp),
       };
-      const result = await runRangeUpdate({ ...setup, sources, maxShrink, force: options.force ?? false });
+      const result = await runRangeUpdate({ ...setup, sources, maxShrink, force: options.force ?? false, dryRun: options.dryRun ?? false });
       printJson({ bucket: setup.bucket.name, ...result });
       if (result.outcome === 'refused' || result.outcome === 'failed') {
         process.stderr.write(`registry-edge: ${result.outcome} (${result.reason}): ${result.message}\n`);

@@ -38,7 +38,7 @@ export const handler = middy(async (event: unknown) => {
     }
   }
   const record = { trigger, bucket: setup.bucket.name, update: result };
-  if (result.outcome === 'published' || result.outcome === 'unchanged') logger.info(`ranges ${result.outcome}`, record);
+  if (result.outcome !== 'refused' && result.outcome !== 'failed') logger.info(`ranges ${result.outcome}`, record);
   else logger.error(`ranges ${result.outcome}: ${result.reason}`, record);
   if (result.outcome === 'failed') throw new Error(`range update failed (${result.reason}): ${result.message}`);
   return result;

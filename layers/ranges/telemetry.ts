@@ -21,13 +21,13 @@ export interface MetricPoint {
   dimensions?: Record<string, string>;
 }
 
-const OUTCOME_METRIC = { published: 'RangesPublished', unchanged: 'RangesUnchanged', refused: 'RangesRefused', failed: 'RangesFailed' } as const;
+const OUTCOME_METRIC = { published: 'RangesPublished', 'would-publish': 'RangesDryRun', unchanged: 'RangesUnchanged', refused: 'RangesRefused', failed: 'RangesFailed' } as const;
 
 export function updateMetrics(result: UpdateResult): MetricPoint[] {
   const name = OUTCOME_METRIC[result.outcome];
   const points: MetricPoint[] = [{ name, unit: 'Count', value: 1 }];
   if (result.outcome === 'refused' || result.outcome === 'failed') points.push({ name, unit: 'Count', value: 1, dimensions: { reason: result.reason } });
-  if (result.outcome === 'published' || result.outcome === 'unchanged') points.push({ name: 'RangesUnknownRegions', unit: 'Count', value: result.unknownRegions.length });
+  if (result.outcome === 'published' || result.outcome === 'unchanged' || result.outcome === 'would-publish') points.push({ name: 'RangesUnknownRegions', unit: 'Count', value: result.unknownRegions.length });
   if (result.outcome === 'published') points.push({ name: 'RangesCompileTime', unit: 'Milliseconds', value: result.compileMs });
   if (result.tableAgeSeconds !== null) points.push({ name: 'TableAgeSeconds', unit: 'Seconds', value: result.tableAgeSeconds });
   return points;

@@ -34,6 +34,8 @@ export interface UpdateOptions {
   expectSyncToken?: string;
   /** Attempts at swinging the pointer while other updates keep getting there first. */
   maxAttempts?: number;
+  /** Do everything but write: the result says what would have been published. */
+  dryRun?: boolean;
   now?: () => Date;
 }
 
@@ -61,6 +63,7 @@ export type UpdateResult = Published &
         attempts: number;
       }
     | { outcome: 'unchanged'; reason: 'same' | 'older'; message: string; fetchedSyncToken: string; unknownRegions: string[] }
+    | { outcome: 'would-publish'; key: string; sha256: string; bytes: number; fetchedSyncToken: string; forcedPast: RefusalReason[]; unknownRegions: string[]; warnings: string[] }
     | { outcome: 'refused'; reason: RefusalReason; message: string }
     | { outcome: 'failed'; reason: 'fetch' | 'store'; message: string }
   );
@@ -127,6 +130,19 @@ export async function runRangeUpdate(options: UpdateOptions): Promise<UpdateResu
         return { ...ageOf(published), outcome: 'unchanged', reason: verdict.reason, message: verdict.message, fetchedSyncToken: fetched.syncToken, unknownRegions: newRegions };
       }
       if (verdict.verdict === 'refused') return { ...ageOf(published), outcome: 'refused', reason: verdict.reason, message: verdict.message };
+      if (options.dryRun) {
+        return {
+          ...ageOf(published),
+          outcome: 'would-publish',
+          key,
+          sha256,
+          bytes: compiled.bytes.length,
+          fetchedSyncToken: fetched.syncToken,
+          forcedPast: verdict.forcedPast ?? [],
+          unknownRegions: newRegions,
+          warnings: warnings.slice(0, MAX_WARNINGS),
+        };
+      }
 
       if (!tableStored) {
         await store.putTable(key, compiled.bytes);

@@ -139,6 +139,14 @@ describe('registry-edge ranges update and status', () => {
     expect((runCli(['ranges', 'status', ...where()]).lines[0] as Record<string, unknown>)).toMatchObject({ syncToken: '1785313626', forced: true, gcpSyncToken: null });
   });
 
+  test('--dry-run says what would be published, and publishes nothing', () => {
+    runCli(['ranges', 'update', ...where(), '--aws', AWS_FILE, '--gcp', GCP_FILE]);
+    const dry = runCli(['ranges', 'update', ...where(), '--aws', LATER_FILE, '--gcp', GCP_FILE, '--dry-run']);
+    expect(dry.status).toBe(0);
+    expect(dry.lines).toEqual([expect.objectContaining({ outcome: 'would-publish', fetchedSyncToken: AWS_LATER_TOKEN, syncToken: AWS_TOKEN, key: expect.stringMatching(/^ranges\/[0-9a-f]{64}\.bin$/) })]);
+    expect((runCli(['ranges', 'status', ...where()]).lines[0] as Record<string, unknown>).syncToken).toBe(AWS_TOKEN);
+  });
+
   test('status exits 1 when nothing is published, and when the table does not match its checksum', async () => {
     const none = runCli(['ranges', 'status', ...where()]);
     expect(none.status).toBe(1);

@@ -81,8 +81,9 @@ export async function runRangeUpdate(options: UpdateOptions): Promise<UpdateResu
     const created = awsCreateDateMs(pointer.createDate);
     return { syncToken: pointer.syncToken, tableAgeSeconds: Number.isNaN(created) ? null : Math.max(0, Math.round((now().getTime() - created) / 1000)) };
   };
-  // Before the first read of the pointer, results name no published table.
-  const unknown: Published = { syncToken: null, tableAgeSeconds: null };
+  // A run that stops before judging still reports the published table's age (the alarm watches it), if the
+  // bucket answers.
+  const publishedNow = async (): Promise<Published> => ageOf(await store.readPointer().then((read) => read.pointer, () => null));
 
   let compiled: CompiledRanges;
   let compileMs: number;
@@ -96,17 +97,17 @@ export async function runRangeUpdate(options: UpdateOptions): Promise<UpdateResu
   } catch (error) {
     if (error instanceof FetchError) {
       return error.tooLarge
-        ? { ...unknown, outcome: 'refused', reason: 'too-large', message: error.message }
-        : { ...unknown, outcome: 'failed', reason: 'fetch', message: error.message };
+        ? { ...(await publishedNow()), outcome: 'refused', reason: 'too-large', message: error.message }
+        : { ...(await publishedNow()), outcome: 'failed', reason: 'fetch', message: error.message };
     }
-    if (error instanceof FeedError) return { ...unknown, outcome: 'refused', reason: error.kind, message: error.message };
+    if (error instanceof FeedError) return { ...(await publishedNow()), outcome: 'refused', reason: error.kind, message: error.message };
     throw error;
   }
 
   const fetched = compiled.metadata.aws as { syncToken: string };
   if (options.expectSyncToken !== undefined && compareTokens(fetched.syncToken, options.expectSyncToken) < 0) {
     return {
-      ...unknown,
+      ...(await publishedNow()),
       outcome: 'failed',
       reason: 'fetch',
       message: `${options.sources.aws} served syncToken ${fetched.syncToken}, older than the announced ${options.expectSyncToken} (a stale copy; try again later)`,

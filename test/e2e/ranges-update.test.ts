@@ -164,7 +164,14 @@ describe('runRangeUpdate against moto_server', () => {
     await runRangeUpdate(options(AWS_URL()));
     const before = await getText(bucket, 'ranges/current.json');
     const url = serve(`/status-${status}.json`, 'nope', status);
-    expect(await runRangeUpdate(options(url))).toMatchObject({ outcome: 'failed', reason: 'fetch', message: expect.stringContaining(`${url}: HTTP ${status}`), syncToken: null });
+    // It still reports what is published, and how old it is (the table-age alarm watches that).
+    expect(await runRangeUpdate(options(url))).toMatchObject({
+      outcome: 'failed',
+      reason: 'fetch',
+      message: expect.stringContaining(`${url}: HTTP ${status}`),
+      syncToken: AWS_TOKEN,
+      tableAgeSeconds: expect.any(Number),
+    });
     expect(await getText(bucket, 'ranges/current.json')).toBe(before);
   });
 

@@ -33,7 +33,7 @@ export function createViewerRequestHandler(deps: ViewerRequestDeps): ViewerReque
   const checker = deps.checker ?? createBlobChecker(config.verify);
   return async (event) => {
     const request = event?.Records?.[0]?.cf?.request;
-    if (!request) return applyDecision(respondError({ status: 400, code: 'UNSUPPORTED', message: 'malformed request' }, 'GET'), {} as CloudFrontRequest);
+    if (!request) return applyDecision(respondError({ status: 400, code: 'UNSUPPORTED', message: 'malformed request' }), {} as CloudFrontRequest);
     try {
       if (deps.beforeRequest) await deps.beforeRequest();
       const place = placeOf(deps.table(), request.clientIp);
@@ -48,7 +48,7 @@ export function createViewerRequestHandler(deps: ViewerRequestDeps): ViewerReque
     } catch (error) {
       // Nothing above should throw; if it does, the client gets a clear error rather than a CloudFront 503.
       deps.log?.({ uri: request.uri, error: (error as Error).message });
-      return applyDecision(respondError({ status: 500, code: 'UNSUPPORTED', message: 'internal error' }, request.method), request);
+      return applyDecision(respondError({ status: 500, code: 'UNSUPPORTED', message: 'internal error' }), request);
     }
   };
 }

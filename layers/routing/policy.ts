@@ -49,12 +49,16 @@ const API_VERSION = { 'docker-distribution-api-version': 'registry/2.0' };
 /** RFC 3986 query characters; anything else (spaces, quotes, CR/LF, non-ASCII) is refused. */
 const QUERY_CHARS = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/?%]*$/;
 
-export function respondError(error: Pick<OciError, 'status' | 'code' | 'message'>, method: string, extraHeaders: Record<string, string> = {}): Respond {
+/**
+ * A generated answer. HEAD gets the same body as GET: CloudFront sends HEAD answers without their body but
+ * with its length, so HEAD and GET agree on Content-Length as HTTP asks.
+ */
+export function respondError(error: Pick<OciError, 'status' | 'code' | 'message'>, extraHeaders: Record<string, string> = {}): Respond {
   return {
     action: 'respond',
     status: error.status,
     headers: { ...API_VERSION, 'content-type': 'application/json', ...extraHeaders },
-    body: method === 'HEAD' ? '' : ociErrorBody(error),
+    body: ociErrorBody(error),
   };
 }
 
@@ -90,14 +94,14 @@ function upstreamLocation(config: EdgeConfig, path: Exclude<RegistryPath, { kind
 export function decide(request: ViewerRequest, place: Place | null, config: EdgeConfig): Decision {
   const method = request.method;
   if (method !== 'GET' && method !== 'HEAD') {
-    return respondError({ status: 405, code: 'UNSUPPORTED', message: 'this registry is read-only: only GET and HEAD are allowed' }, method, { allow: 'GET, HEAD' });
+    return respondError({ status: 405, code: 'UNSUPPORTED', message: 'this registry is read-only: only GET and HEAD are allowed' }, { allow: 'GET, HEAD' });
   }
   const querystring = typeof request.querystring === 'string' ? request.querystring : '';
   if (querystring.length > 2048 || !QUERY_CHARS.test(querystring)) {
-    return respondError({ status: 400, code: 'UNSUPPORTED', message: 'invalid query string' }, method);
+    return respondError({ status: 400, code: 'UNSUPPORTED', message: 'invalid query string' });
   }
   const path = parseRegistryPath(request.uri);
-  if ('status' in path) return respondError(path, method);
+  if ('status' in path) return respondError(path);
 
   switch (path.kind) {
     case 'root':
@@ -105,9 +109,9 @@ export function decide(request: ViewerRequest, place: Place | null, config: Edge
     case 'base':
       // 200 without an auth challenge: pulls are anonymous, and a 401 here would make clients ask for
       // credentials they do not have (the spec lets a registry answer /v2/ with 200 when auth is off).
-      return { action: 'respond', status: 200, headers: { ...API_VERSION, 'content-type': 'application/json' }, body: method === 'HEAD' ? '' : '{}' };
+      return { action: 'respond', status: 200, headers: { ...API_VERSION, 'content-type': 'application/json' }, body: '{}' };
     case 'catalog':
-      return respondError({ status: 404, code: 'UNSUPPORTED', message: 'catalog listing is not supported' }, method);
+      return respondError({ status: 404, code: 'UNSUPPORTED', message: 'catalog listing is not supported' });
     case 'manifest':
     case 'tags':
     case 'referrers':

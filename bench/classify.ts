@@ -86,7 +86,8 @@ async function main() {
     // The Lambda runtime has its module loader warm before it loads the handler: warm ours the same way
     // (with a one-line module) so that the figure is the handler's own init.
     const script = `require(${JSON.stringify(join(outDir, 'warm.js'))});const t=process.hrtime.bigint();require(${JSON.stringify(viewer.file)});process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e6))`;
-    inits.push(Number(spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' }).stdout));
+    // A clean environment: tsx's loader hooks (NODE_OPTIONS) would otherwise slow the child's require.
+    inits.push(Number(spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { PATH: process.env.PATH } }).stdout));
   }
   inits.sort((a, b) => a - b);
   rmSync(outDir, { recursive: true, force: true });

@@ -15,7 +15,6 @@
  * puts in the environment; with none (a local S3 without auth) they go unsigned. No AWS SDK, no schema
  * library: this module is in the viewer's bundle.
  */
-import { AwsClient } from 'aws4fetch';
 import { bucketUrl, type EdgeConfig } from '../config/edge';
 import type { TableMetadata } from '../net/codec';
 import { type LoadedTable, loadTable } from '../net/load';
@@ -108,6 +107,8 @@ export function createRangeRefresher(options: RefresherOptions): RangeRefresher 
     const url = `${base}/${key}`;
     const credentials = options.credentials?.();
     if (!credentials) return doFetch(url, { headers, signal });
+    // Loaded on first use: evaluating it at module init would add about a millisecond to every cold start.
+    const { AwsClient } = await import('aws4fetch');
     const signer = new AwsClient({ ...credentials, service: 's3', region: bucket!.region });
     const signed = await signer.sign(url, { method: 'GET', headers });
     return doFetch(url, { headers: Object.fromEntries(signed.headers), signal });

@@ -134,7 +134,6 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
   try {
     const override = {
-      docsUrl: `http://${LOOPBACK}:${edgePort}/docs`,
       upstream: { url: `http://${LOOPBACK}:${registryPort}` },
       buckets: { publicEndpoint: `${s3Endpoint}/{bucket}`, apiEndpoint: `${s3Endpoint}/{bucket}` },
       // The viewer keeps the table built into it (snapshot + the loopback overlay): nothing publishes

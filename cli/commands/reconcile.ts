@@ -113,7 +113,10 @@ export function registerReconcile(program: Command): void {
         bars.remove(listingLine);
         listingLine = undefined;
       }
-      bar ??= bars.create(p.total, 0, { phase: options.dryRun ? 'checking' : 'copying' });
+      if (!bar) {
+        bar = bars.create(p.total, p.done, { phase: options.dryRun ? 'checking' : 'copying' });
+        bars.update(); // drawn now, not at the next tick: a short run would otherwise show none
+      }
       bar.update(p.done);
     };
     try {

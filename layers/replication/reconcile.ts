@@ -5,8 +5,9 @@
  * catalogue that existed before replication did).
  *
  * A pair is settled by the listings alone when the target lists the key with the source's size and ETag;
- * anything else (missing, other size, other ETag: e.g. our multipart copies, whose ETag depends on the
- * part size) goes to the replicator, which HEADs both and decides. Reconcile never deletes.
+ * anything else goes to the replicator: a key the target lacks is copied without asking the target again,
+ * one it holds differently (other size, or another ETag, e.g. our multipart copies, whose ETag depends on
+ * the part size) is HEADed and decided on. Reconcile never deletes.
  */
 import { digestFromBlobKey } from '../s3/digest';
 import { createLimiter } from '../s3/limit';
@@ -72,20 +73,23 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
 
   const tally = emptyTally();
   let ignored = 0;
-  const work: { key: string; targets: Bucket[] }[] = [];
+  const work: { key: string; targets: Bucket[]; absentFrom: Set<string> }[] = [];
   for (const entry of sourceEntries) {
     if (digestFromBlobKey(blobPrefix, entry.key) === undefined) {
       ignored++;
       continue;
     }
-    const needed = targets.filter((_, i) => {
+    const needed: Bucket[] = [];
+    const absentFrom = new Set<string>();
+    targets.forEach((target, i) => {
       const there = targetMaps[i]!.get(entry.key);
-      return !there || there.size !== entry.size || there.etag !== entry.etag;
+      if (!there) absentFrom.add(target.bucket);
+      if (!there || there.size !== entry.size || there.etag !== entry.etag) needed.push(target);
     });
     const settled = targets.length - needed.length;
     tally.checked += settled;
     tally.skipped += settled;
-    if (needed.length > 0) work.push({ key: entry.key, targets: needed });
+    if (needed.length > 0) work.push({ key: entry.key, targets: needed, absentFrom });
   }
   const objects = sourceEntries.length - ignored;
   const total = objects * targets.length;
@@ -112,7 +116,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
         if (options.deadline !== undefined && now() >= options.deadline) {
           deferred += item.targets.length;
         } else {
-          const report = await replicator.replicate(item.key, item.targets);
+          const report = await replicator.replicate(item.key, item.targets, { absentFrom: item.absentFrom });
           addReport(tally, report);
           if (report.quarantined) quarantinedBlobs++;
         }

@@ -96,9 +96,15 @@ function describe(error: unknown): string {
   return `${e?.name ?? 'Error'}: ${e?.message ?? String(error)}${status ? ` (HTTP ${status})` : ''}`;
 }
 
+export interface ReplicateHints {
+  /** Target buckets a listing just showed without the key: their HEAD is skipped. Should the key have
+   * appeared since, the copy overwrites it with the same verified bytes, which is harmless. */
+  absentFrom?: ReadonlySet<string>;
+}
+
 export interface Replicator {
   /** Brings `targets` (default: all) in line with the source for `key`. Never throws: failures are outcomes. */
-  replicate(key: string, targets?: Bucket[]): Promise<ObjectReport>;
+  replicate(key: string, targets?: Bucket[], hints?: ReplicateHints): Promise<ObjectReport>;
 }
 
 export function createReplicator(options: ReplicatorOptions): Replicator {
@@ -134,7 +140,7 @@ export function createReplicator(options: ReplicatorOptions): Replicator {
     return { key, digest, quarantined: false, targets: reports };
   }
 
-  async function replicate(key: string, targets: Bucket[] = options.targets): Promise<ObjectReport> {
+  async function replicate(key: string, targets: Bucket[] = options.targets, hints: ReplicateHints = {}): Promise<ObjectReport> {
     const digest = digestFromBlobKey(blobPrefix, key);
     if (digest === undefined) {
       log.debug('not a blob key: ignored', { key });
@@ -157,7 +163,7 @@ export function createReplicator(options: ReplicatorOptions): Replicator {
     const one = async (target: Bucket): Promise<TargetReport> => {
       const where = { bucket: target.bucket, region: target.region };
       try {
-        const existing = await limit(() => headObject(target.client, target.bucket, key));
+        const existing = hints.absentFrom?.has(target.bucket) ? undefined : await limit(() => headObject(target.client, target.bucket, key));
         if (existing && sameContent(sourceInfo, existing, digest)) {
           log.debug('target holds the blob: skipped', { key, target: target.bucket });
           return { ...where, outcome: { status: 'skipped', reason: 'same' } };

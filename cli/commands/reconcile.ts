@@ -1,5 +1,5 @@
 import { MultiBar, Presets } from 'cli-progress';
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { type ReconcileProgress, reconcile } from '../../layers/replication/reconcile';
 import type { Bucket, Log } from '../../layers/replication/replicate';
 import { createS3Client, type S3ClientOptions } from '../../layers/s3/client';
@@ -52,8 +52,8 @@ export function addBucketOptions(command: Command): Command {
     .requiredOption('--targets <buckets>', 'regional buckets, comma-separated', bucketList)
     .option('--prefix <prefix>', 'key prefix of the blobs', 'containers/images/')
     .option('--concurrency <n>', 'blobs worked on at once', positiveInt(256), 16)
-    .option('--multipart-threshold <size>', 'copy in parts above this size', bytes, 512 * 1024 ** 2)
-    .option('--part-size <size>', 'part size of multipart copies', bytes, 64 * 1024 ** 2)
+    .addOption(new Option('--multipart-threshold <size>', 'copy in parts above this size').argParser(bytes).default(512 * 1024 ** 2, '512MiB'))
+    .addOption(new Option('--part-size <size>', 'part size of multipart copies').argParser(bytes).default(64 * 1024 ** 2, '64MiB'))
     .option('--part-concurrency <n>', 'parts copied at once per object', positiveInt(64), 8)
     .option('--verbose', 'log every copy, not only problems');
 }

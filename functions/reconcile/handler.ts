@@ -13,13 +13,13 @@ import { stageConfig as builtConfig } from 'registry-edge:stage-config';
 import type { ResolvedConfig } from '../../layers/config/schema';
 import { reconcile } from '../../layers/replication/reconcile';
 import { replicationSetup } from '../../layers/replication/setup';
-import { recordTally } from '../../layers/replication/tally';
+import { METRICS_NAMESPACE, recordTally } from '../../layers/replication/tally';
 
 const logger = new Logger({ serviceName: 'reconcile' });
 // The build module's declared type is an equivalent spelling of ResolvedConfig that tsc 7 mis-resolves.
 const stageConfig = builtConfig as unknown as ResolvedConfig;
 const setup = replicationSetup(stageConfig);
-const metrics = new Metrics({ namespace: 'RegistryEdge', serviceName: 'reconcile', defaultDimensions: { stage: stageConfig.stage.stage } });
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'reconcile', defaultDimensions: { stage: stageConfig.stage.stage } });
 /** Time kept back from the Lambda timeout for the copies in flight to finish. */
 const SAFETY_MARGIN_MS = 60_000;
 

@@ -13,13 +13,14 @@ import type { ResolvedConfig } from '../../layers/config/schema';
 import { createInvocationHandler } from '../../layers/replication/invocation';
 import { createReplicator } from '../../layers/replication/replicate';
 import { replicationSetup } from '../../layers/replication/setup';
+import { METRICS_NAMESPACE } from '../../layers/replication/tally';
 import { createLimiter } from '../../layers/s3/limit';
 
 const logger = new Logger({ serviceName: 'replicate' });
 // The build module's declared type is an equivalent spelling of ResolvedConfig that tsc 7 mis-resolves.
 const stageConfig = builtConfig as unknown as ResolvedConfig;
 const setup = replicationSetup(stageConfig);
-const metrics = new Metrics({ namespace: 'RegistryEdge', serviceName: 'replicate', defaultDimensions: { stage: stageConfig.stage.stage } });
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'replicate', defaultDimensions: { stage: stageConfig.stage.stage } });
 
 const replicate = createInvocationHandler({
   replicator: createReplicator({ ...setup, limit: createLimiter(setup.concurrency * 2), log: logger }),

@@ -51,6 +51,9 @@ export function failedTargets(report: ObjectReport): string[] {
   return report.targets.flatMap((t) => (t.outcome.status === 'failed' ? [`${t.bucket}: ${t.outcome.error}`] : []));
 }
 
+/** CloudWatch namespace of every registry-edge metric; the function name is the `service` dimension. */
+export const METRICS_NAMESPACE = 'RegistryEdge';
+
 /** CloudWatch units the replication metrics use (a subset of Powertools' MetricUnit). */
 export type MetricUnit = 'Count' | 'Bytes' | 'Milliseconds';
 

@@ -91,7 +91,7 @@ export function compileStageRanges(config: ResolvedConfig, awsFeed = DEFAULT_AWS
   return compileRanges({ aws, ...(gcp ? { gcp } : {}), overlay: config.stage.ranges.overlay });
 }
 
-/** esbuild plugin: the `registry-edge:*` modules of types/build-modules.d.ts. */
+/** esbuild plugin: the `registry-edge:*` modules (typed in types/build-modules/). */
 function buildModules(config: ResolvedConfig, edge: boolean): esbuild.Plugin {
   const sources: Record<string, string> = {
     'edge-config': `export const edgeConfig = ${JSON.stringify(config.edge)};`,

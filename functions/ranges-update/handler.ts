@@ -11,16 +11,13 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
-import { stageConfig as builtConfig } from 'registry-edge:stage-config';
-import type { ResolvedConfig } from '../../layers/config/schema';
+import { stageConfig } from 'registry-edge:stage-config';
 import { rangeUpdateSetup } from '../../layers/ranges/setup';
 import { METRICS_NAMESPACE, updateMetrics } from '../../layers/ranges/telemetry';
 import { triggerOf } from '../../layers/ranges/trigger';
 import { runRangeUpdate } from '../../layers/ranges/update';
 
 const logger = new Logger({ serviceName: 'ranges-update' });
-// The build module's declared type is an equivalent spelling of ResolvedConfig that tsc 7 mis-resolves.
-const stageConfig = builtConfig as unknown as ResolvedConfig;
 const setup = rangeUpdateSetup(stageConfig);
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'ranges-update', defaultDimensions: { stage: stageConfig.stage.stage } });
 

@@ -9,15 +9,12 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
-import { stageConfig as builtConfig } from 'registry-edge:stage-config';
-import type { ResolvedConfig } from '../../layers/config/schema';
+import { stageConfig } from 'registry-edge:stage-config';
 import { reconcile } from '../../layers/replication/reconcile';
 import { replicationSetup } from '../../layers/replication/setup';
 import { METRICS_NAMESPACE, recordTally } from '../../layers/replication/tally';
 
 const logger = new Logger({ serviceName: 'reconcile' });
-// The build module's declared type is an equivalent spelling of ResolvedConfig that tsc 7 mis-resolves.
-const stageConfig = builtConfig as unknown as ResolvedConfig;
 const setup = replicationSetup(stageConfig);
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'reconcile', defaultDimensions: { stage: stageConfig.stage.stage } });
 /** Time kept back from the Lambda timeout for the copies in flight to finish. */

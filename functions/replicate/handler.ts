@@ -8,8 +8,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
-import { stageConfig as builtConfig } from 'registry-edge:stage-config';
-import type { ResolvedConfig } from '../../layers/config/schema';
+import { stageConfig } from 'registry-edge:stage-config';
 import { createInvocationHandler } from '../../layers/replication/invocation';
 import { createReplicator } from '../../layers/replication/replicate';
 import { replicationSetup } from '../../layers/replication/setup';
@@ -17,8 +16,6 @@ import { METRICS_NAMESPACE } from '../../layers/replication/tally';
 import { createLimiter } from '../../layers/s3/limit';
 
 const logger = new Logger({ serviceName: 'replicate' });
-// The build module's declared type is an equivalent spelling of ResolvedConfig that tsc 7 mis-resolves.
-const stageConfig = builtConfig as unknown as ResolvedConfig;
 const setup = replicationSetup(stageConfig);
 const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'replicate', defaultDimensions: { stage: stageConfig.stage.stage } });
 

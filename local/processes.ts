@@ -4,7 +4,8 @@
  * this process exits, so nothing is left listening.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, closeSync, constants, mkdirSync, openSync, readSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { connect } from 'node:net';
 import { delimiter, join } from 'node:path';
 
@@ -111,28 +112,56 @@ export interface StartOptions {
   timeoutMs?: number;
 }
 
+let logCounter = 0;
+
+/** The last `bytes` of a file, or '' when it cannot be read. */
+function tail(file: string, bytes = 65536): string {
+  try {
+    const size = statSync(file).size;
+    const fd = openSync(file, 'r');
+    try {
+      const length = Math.min(size, bytes);
+      const buffer = Buffer.alloc(length);
+      readSync(fd, buffer, 0, length, size - length);
+      return buffer.toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return '';
+  }
+}
+
 export async function startProcess(options: StartOptions): Promise<ManagedProcess> {
   installExitHook();
-  const child = spawn('/bin/sh', ['-c', WATCHDOG, options.name, options.command, ...options.args], {
-    cwd: options.cwd,
-    env: options.env ?? process.env,
-    stdio: ['pipe', 'pipe', 'pipe'],
-    detached: true, // its own process group, so stop() reaches its children too
-  });
+  // Output goes to a file, not a pipe: a pipe only drains while this process's event loop runs, so any
+  // synchronous wait here (spawnSync in a test, a long computation) would fill it and stall a chatty
+  // server such as moto_server, which logs every request.
+  const logDir = join(tmpdir(), `registry-edge-logs-${process.pid}`);
+  mkdirSync(logDir, { recursive: true });
+  const logFile = join(logDir, `${options.name}-${++logCounter}.log`);
+  const logFd = openSync(logFile, 'a');
+  let child: ChildProcess;
+  try {
+    child = spawn('/bin/sh', ['-c', WATCHDOG, options.name, options.command, ...options.args], {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: ['pipe', logFd, logFd],
+      detached: true, // its own process group, so stop() reaches its children too
+    });
+  } finally {
+    closeSync(logFd);
+  }
   running.add(child);
-  let output = '';
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString('utf8')).slice(-65536);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
+  let spawnError = '';
+  const output = () => `${tail(logFile)}${spawnError}`;
   const exited = new Promise<number | null>((resolve) => {
     child.once('exit', (code) => {
       running.delete(child);
       resolve(code);
     });
     child.once('error', (error) => {
-      keep(Buffer.from(String(error)));
+      spawnError = String(error);
       running.delete(child);
       resolve(null);
     });
@@ -140,20 +169,22 @@ export async function startProcess(options: StartOptions): Promise<ManagedProces
   const managed: ManagedProcess = {
     name: options.name,
     pid: child.pid ?? -1,
-    output: () => output,
+    output,
     exited,
     async stop() {
       killGroup(child, 'SIGTERM');
       const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 3000);
       await exited;
       clearTimeout(timer);
+      rmSync(logFile, { force: true });
     },
   };
   try {
     await waitForPort(options.listen.host, options.listen.port, options.timeoutMs ?? 20000, () => running.has(child));
   } catch (error) {
+    const said = output().slice(-2000);
     await managed.stop();
-    throw new Error(`${options.name} did not start: ${(error as Error).message}\n${output.slice(-2000)}`);
+    throw new Error(`${options.name} did not start: ${(error as Error).message}\n${said}`);
   }
   return managed;
 }

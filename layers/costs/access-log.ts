@@ -1,0 +1,216 @@
+/**
+ * CloudFront standard access logs, in the W3C form AWS documents
+ * (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/standard-logs-reference.html):
+ *
+ *   #Version: 1.0
+ *   #Fields: date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status ...
+ *   2026-11-27<TAB>16:03:04<TAB>IAD89-C1<TAB>1542<TAB>3.92.144.159<TAB>GET<TAB>...
+ *
+ * Tab-separated, "-" for an empty value. Reading is driven by the `#Fields` line, so the order and the set
+ * of fields may differ (standard logging v2 lets operators pick fields; older files have fewer). A line
+ * that cannot be read is counted, with its reason, and skipped: one bad line must not cost the report.
+ *
+ * Pure: no files here (./log-files.ts reads them). The emulator writes its log with `formatLogLine`.
+ */
+import { parseAddress } from '../net/ip';
+
+/** Every field of a legacy standard log, in AWS's order (the emulator writes all of them). */
+export const CLOUDFRONT_LOG_FIELDS = [
+  'date',
+  'time',
+  'x-edge-location',
+  'sc-bytes',
+  'c-ip',
+  'cs-method',
+  'cs(Host)',
+  'cs-uri-stem',
+  'sc-status',
+  'cs(Referer)',
+  'cs(User-Agent)',
+  'cs-uri-query',
+  'cs(Cookie)',
+  'x-edge-result-type',
+  'x-edge-request-id',
+  'x-host-header',
+  'cs-protocol',
+  'cs-bytes',
+  'time-taken',
+  'x-forwarded-for',
+  'ssl-protocol',
+  'ssl-cipher',
+  'x-edge-response-result-type',
+  'cs-protocol-version',
+  'fle-status',
+  'fle-encrypted-fields',
+  'c-port',
+  'time-to-first-byte',
+  'x-edge-detailed-result-type',
+  'sc-content-type',
+  'sc-content-len',
+  'sc-range-start',
+  'sc-range-end',
+] as const;
+
+export type CloudFrontLogField = (typeof CLOUDFRONT_LOG_FIELDS)[number];
+
+/** Without these a request cannot be routed again, so a `#Fields` line lacking one makes its lines unusable. */
+export const REQUIRED_FIELDS = ['c-ip', 'cs-method', 'cs-uri-stem', 'sc-status'] as const;
+
+/** One request, as much of it as the report uses. */
+export interface LogRecord {
+  /** "2026-11-27T16:03:04Z", when the log has date and time. */
+  timestamp?: string;
+  clientIp: string;
+  method: string;
+  /** As logged (the path the viewer asked for, before any function changed it). */
+  uri: string;
+  /** Without "?"; empty when the log says "-" or has no cs-uri-query field. */
+  querystring: string;
+  /** 0 when CloudFront logged "000" (the viewer went away before a response). */
+  status: number;
+  /** Bytes CloudFront sent to the viewer, headers included; undefined when the log has no sc-bytes. */
+  scBytes?: number;
+  /** Hit, RefreshHit, Miss, Error, LambdaGeneratedResponse, ... */
+  resultType?: string;
+  detailedResultType?: string;
+}
+
+/** Why a line was skipped (the keys the report counts by). */
+export type MalformedReason =
+  | 'no-fields-header'
+  | 'fields-header-lacks-required'
+  | 'field-count'
+  | 'bad-client-ip'
+  | 'bad-method'
+  | 'bad-uri'
+  | 'bad-status'
+  | 'bad-bytes'
+  | 'bad-date'
+  | 'too-long';
+
+export type LineOutcome = { kind: 'record'; record: LogRecord } | { kind: 'skip' } | { kind: 'malformed'; reason: MalformedReason; detail: string };
+
+/** The longest line read; longer ones are counted as malformed (real lines are well under 16 KiB). */
+export const MAX_LINE_BYTES = 64 * 1024;
+
+const METHOD = /^[A-Z]{1,16}$/;
+const STATUS = /^\d{3}$/;
+const COUNT = /^\d{1,15}$/;
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const TIME = /^\d{2}:\d{2}:\d{2}(\.\d{1,6})?$/;
+/** A path as CloudFront logs it: starts with "/", no whitespace or control characters. */
+const URI = /^\/[\x21-\x7e]*$/;
+
+interface FieldIndex {
+  count: number;
+  at: Partial<Record<string, number>>;
+  missing: string[];
+}
+
+/**
+ * Reads the lines of one log file (headers apply to the lines after them, so use one parser per file;
+ * a later `#Fields` line replaces the earlier one, as when files are concatenated).
+ */
+export class AccessLogParser {
+  private fields: FieldIndex | null = null;
+  private readonly scratch = new Uint32Array(4);
+
+  /** `tooLong`: the reader cut the line at MAX_LINE_BYTES. */
+  line(text: string, tooLong = false): LineOutcome {
+    if (tooLong) return { kind: 'malformed', reason: 'too-long', detail: `longer than ${MAX_LINE_BYTES} bytes` };
+    const line = text.endsWith('\r') ? text.slice(0, -1) : text;
+    if (line.trim() === '') return { kind: 'skip' };
+    if (line.startsWith('#')) {
+      if (line.startsWith('#Fields:')) this.fields = indexFields(line.slice('#Fields:'.length));
+      // #Version and any other directive: nothing to do (W3C 1.0 is the only version there is).
+      return { kind: 'skip' };
+    }
+    const fields = this.fields;
+    if (!fields) return { kind: 'malformed', reason: 'no-fields-header', detail: 'a data line before any #Fields line' };
+    if (fields.missing.length > 0) return { kind: 'malformed', reason: 'fields-header-lacks-required', detail: `the #Fields line has no ${fields.missing.join(', ')}` };
+    const values = line.split('\t');
+    if (values.length !== fields.count) return { kind: 'malformed', reason: 'field-count', detail: `${values.length} fields where #Fields names ${fields.count}` };
+    const get = (name: string): string | undefined => {
+      const i = fields.at[name];
+      if (i === undefined) return undefined;
+      const value = values[i]!;
+      return value === '-' ? undefined : value;
+    };
+
+    const clientIp = get('c-ip') ?? '';
+    if (parseAddress(clientIp, this.scratch) === 0) return bad('bad-client-ip', 'c-ip', clientIp);
+    const method = get('cs-method') ?? '';
+    if (!METHOD.test(method)) return bad('bad-method', 'cs-method', method);
+    const uri = get('cs-uri-stem') ?? '';
+    if (uri.length > 8192 || !URI.test(uri)) return bad('bad-uri', 'cs-uri-stem', uri);
+    const statusText = get('sc-status') ?? '';
+    if (!STATUS.test(statusText)) return bad('bad-status', 'sc-status', statusText);
+    const record: LogRecord = { clientIp, method, uri, querystring: get('cs-uri-query') ?? '', status: Number(statusText) };
+
+    const bytes = get('sc-bytes');
+    if (bytes !== undefined) {
+      if (!COUNT.test(bytes)) return bad('bad-bytes', 'sc-bytes', bytes);
+      record.scBytes = Number(bytes);
+    }
+    const date = get('date');
+    const time = get('time');
+    if (date !== undefined || time !== undefined) {
+      if (date === undefined || time === undefined || !DATE.test(date) || !TIME.test(time)) return bad('bad-date', 'date/time', `${date ?? '-'} ${time ?? '-'}`);
+      record.timestamp = `${date}T${time}Z`;
+    }
+    const resultType = get('x-edge-result-type');
+    if (resultType !== undefined) record.resultType = resultType;
+    const detailed = get('x-edge-detailed-result-type');
+    if (detailed !== undefined) record.detailedResultType = detailed;
+    return { kind: 'record', record };
+  }
+}
+
+function indexFields(list: string): FieldIndex {
+  const names = list.trim().split(/\s+/).filter(Boolean);
+  const at: Partial<Record<string, number>> = {};
+  names.forEach((name, i) => {
+    // The first of a repeated name wins; AWS never repeats one.
+    if (at[name] === undefined) at[name] = i;
+  });
+  return { count: names.length, at, missing: REQUIRED_FIELDS.filter((name) => at[name] === undefined) };
+}
+
+/** Quotes a value for a message: short, and without control characters. */
+function shown(value: string): string {
+  const clipped = value.length > 60 ? `${value.slice(0, 60)}…` : value;
+  return JSON.stringify(clipped);
+}
+
+function bad(reason: MalformedReason, field: string, value: string): LineOutcome {
+  return { kind: 'malformed', reason, detail: `${field} ${shown(value)}` };
+}
+
+// ---- Writing (the local CloudFront emulator's log) ----
+
+/** The two header lines of a log file, each ending in a newline. */
+export function logHeader(fields: readonly string[] = CLOUDFRONT_LOG_FIELDS): string {
+  return `#Version: 1.0\n#Fields: ${fields.join(' ')}\n`;
+}
+
+/**
+ * A value as CloudFront writes it: "-" when empty; characters that would break the line (tab, newline, other
+ * controls), spaces and anything outside printable ASCII percent-encoded (as UTF-8), as CloudFront does
+ * for user agents. "%" itself is left alone: paths and queries arrive encoded already.
+ */
+export function logValue(value: string | number | undefined | null): string {
+  if (value === undefined || value === null || value === '') return '-';
+  const text = String(value);
+  let out = '';
+  for (const char of text) {
+    const code = char.codePointAt(0)!;
+    if (code > 0x20 && code < 0x7f && char !== '"' && char !== '\\') out += char;
+    else for (const byte of Buffer.from(char, 'utf8')) out += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/** One data line (with its newline), the values in the order of `fields`. */
+export function formatLogLine(values: Partial<Record<string, string | number | undefined | null>>, fields: readonly string[] = CLOUDFRONT_LOG_FIELDS): string {
+  return `${fields.map((name) => logValue(values[name])).join('\t')}\n`;
+}

@@ -1,0 +1,143 @@
+/**
+ * The report's input: log files as CloudFront delivers them (gzip, one per period and edge), plain text
+ * files, folders of either (read recursively, in name order), or "-" for standard input. Gzip is told by
+ * its magic bytes, not the file name. Lines are cut at MAX_LINE_BYTES so a hostile file cannot make us
+ * hold an unbounded line; anything that stops a file from being read at all is an InputError naming it.
+ */
+import { createReadStream, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { pipeline, Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { MAX_LINE_BYTES } from './access-log';
+
+export class InputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InputError';
+  }
+}
+
+export interface LogInput {
+  /** The path, or "-" for standard input. */
+  name: string;
+  open(): AsyncIterable<Buffer>;
+}
+
+export interface LogLine {
+  text: string;
+  /** 1-based. */
+  number: number;
+  tooLong: boolean;
+}
+
+/** Files named by `paths`, folders expanded. Throws InputError for a path that is not there or not readable. */
+export function resolveInputs(paths: readonly string[], stdin: () => AsyncIterable<Buffer> = () => process.stdin): LogInput[] {
+  if (paths.length === 0) throw new InputError('no log files given');
+  const inputs: LogInput[] = [];
+  const visit = (path: string, depth: number) => {
+    let stats;
+    try {
+      stats = statSync(path);
+    } catch (error) {
+      throw new InputError(`${path}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or folder' : (error as Error).message}`);
+    }
+    if (stats.isDirectory()) {
+      // Symbolic links to folders are followed; a loop would nest without end, so depth is bounded.
+      if (depth > 32) throw new InputError(`${path}: folders nested more than 32 deep`);
+      let names: string[];
+      try {
+        names = readdirSync(path).sort();
+      } catch (error) {
+        throw new InputError(`${path}: ${(error as Error).message}`);
+      }
+      for (const name of names) if (!name.startsWith('.')) visit(join(path, name), depth + 1);
+    } else if (stats.isFile()) {
+      inputs.push({ name: path, open: () => createReadStream(path) });
+    }
+  };
+  for (const path of paths) {
+    if (path === '-') inputs.push({ name: '-', open: stdin });
+    else visit(path, 0);
+  }
+  return inputs;
+}
+
+/** The bytes of `source`, inflated when they start with gzip's magic number (concatenated members too). */
+export async function* decodedBytes(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const iterator = source[Symbol.asyncIterator]();
+  let head = Buffer.alloc(0);
+  // Enough bytes to see the magic number (a pipe may deliver one byte at a time).
+  while (head.length < 2) {
+    const next = await iterator.next();
+    if (next.done) break;
+    head = Buffer.concat([head, Buffer.from(next.value)]);
+  }
+  const rest = async function* () {
+    if (head.length > 0) yield head;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return;
+      yield Buffer.from(next.value);
+    }
+  };
+  if (head[0] !== 0x1f || head[1] !== 0x8b) {
+    yield* rest();
+    return;
+  }
+  const gunzip = createGunzip();
+  // pipeline() passes a source error on to gunzip, so iterating it throws instead of hanging.
+  pipeline(Readable.from(rest()), gunzip, () => {});
+  for await (const chunk of gunzip) yield chunk as Buffer;
+}
+
+/** Splits bytes into lines (LF; a CR before it is the parser's business), cutting each at `maxBytes`. */
+export async function* splitLines(chunks: AsyncIterable<Buffer>, maxBytes = MAX_LINE_BYTES): AsyncGenerator<LogLine> {
+  const decoder = new TextDecoder('utf-8');
+  let parts: Buffer[] = [];
+  let length = 0;
+  let tooLong = false;
+  let number = 0;
+  const take = (piece: Buffer) => {
+    if (tooLong) return;
+    if (length + piece.length > maxBytes) {
+      tooLong = true;
+      parts = [];
+      return;
+    }
+    parts.push(piece);
+    length += piece.length;
+  };
+  const finish = (): LogLine => {
+    number++;
+    const line: LogLine = { text: tooLong ? '' : decoder.decode(parts.length === 1 ? parts[0]! : Buffer.concat(parts)), number, tooLong };
+    parts = [];
+    length = 0;
+    tooLong = false;
+    return line;
+  };
+  for await (const chunk of chunks) {
+    let start = 0;
+    for (;;) {
+      const end = chunk.indexOf(0x0a, start);
+      if (end < 0) {
+        if (start < chunk.length) take(chunk.subarray(start));
+        break;
+      }
+      take(chunk.subarray(start, end));
+      yield finish();
+      start = end + 1;
+    }
+  }
+  if (length > 0 || tooLong) yield finish();
+}
+
+/** Every line of one input; read errors (a broken gzip stream, a vanished file) become InputErrors naming it. */
+export async function* readLines(input: LogInput, maxBytes = MAX_LINE_BYTES): AsyncGenerator<LogLine> {
+  try {
+    yield* splitLines(decodedBytes(input.open()), maxBytes);
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException;
+    const what = e.code?.startsWith('Z_') || /incorrect header|unexpected end|invalid/i.test(e.message) ? `not a readable gzip file (${e.message})` : e.message;
+    throw new InputError(`${input.name === '-' ? 'standard input' : input.name}: ${what}`);
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * Where the bytes of one logged request came from. The log says what CloudFront answered (a 307, a 200,
+ * an error) but not where a 307 pointed, so the routing decision is made again, with the same pure code
+ * the viewer-request function runs (`decide` and the stage's range table), and combined with the status:
+ *
+ *   307 on a blob, decision "bucket"    → the client fetched the blob from that bucket: same region as the
+ *                                          client, or another region when the client's has no bucket
+ *   307 on a blob, decision "upstream"  → from the upstream registry (GCP clients, by default)
+ *   2xx/304 on a blob                   → served by CloudFront (sc-bytes); when the decision was a bucket,
+ *                                          the edge fell back because the bucket did not hold it yet
+ *   anything else                       → moved no blob bytes: manifests and tag lists (redirected to the
+ *                                          upstream registry, with or without registry-edge), the API root,
+ *                                          generated answers, errors
+ *
+ * A 307 the decision cannot explain (the configuration or range table differ from the deployed ones) is
+ * counted as a mismatch rather than guessed at.
+ */
+import type { EdgeConfig } from '../config/edge';
+import { placeOf } from '../cloudfront/viewer';
+import type { RangeTable } from '../net/table';
+import type { Place } from '../net/types';
+import { parseRegistryPath } from '../oci/paths';
+import { blobActionFor, decide } from '../routing/policy';
+import { partitionOf } from '../topology/regions';
+import type { LogRecord } from './access-log';
+
+/** The ways a request can be served, as the report shows them. */
+export const PATHS = ['regionalSameRegion', 'regionalCrossRegion', 'upstream', 'cloudfront', 'other'] as const;
+export type PathName = (typeof PATHS)[number];
+
+/**
+ * Who the client is, as far as prices go: egress from GCP to GCP is cheap, from S3 to another AWS region
+ * is cheap, from S3 to another AWS partition (GovCloud, China) is internet traffic.
+ */
+export type ClientClass = 'gcp' | 'aws' | 'aws-other-partition' | 'internet';
+
+/** Why a request in "other" moved no blob bytes. */
+export type OtherReason = 'manifest' | 'generated' | 'error' | 'aborted' | 'mismatch';
+
+/** Where the policy sends a request (before the status says what happened). */
+export type Destination =
+  | { kind: 'bucket'; region: string }
+  | { kind: 'upstream' }
+  | { kind: 'cloudfront' }
+  /** The viewer function answers itself: /v2/, the docs redirect, OCI errors. */
+  | { kind: 'generated' };
+
+export interface Route {
+  place: Place | null;
+  /** The blob's digest, when the path is a blob path the edge accepts. */
+  digest?: string;
+  /** A manifest, tag list or referrers path (redirected upstream). */
+  metadata: boolean;
+  destination: Destination;
+}
+
+export interface Attribution {
+  path: PathName;
+  /** Blob bytes moved: a known count (CloudFront's sc-bytes), a digest whose size is looked up, or none. */
+  download: { bytes: number } | { digest: string } | { unknownBytes: true } | null;
+  clientClass: ClientClass;
+  /** CloudFront went to the origin (a miss): one origin-request invocation and one S3 GET. */
+  originFetch: boolean;
+  /** Requests the client then sent to a bucket (the redirected GET or HEAD). */
+  bucketRequests: number;
+  /** Set for path "other". */
+  reason?: OtherReason;
+  /** The policy named a bucket, but the edge served the blob through CloudFront (not replicated yet). */
+  fallback?: boolean;
+}
+
+export interface Router {
+  route(record: Pick<LogRecord, 'clientIp' | 'method' | 'uri' | 'querystring'>): Route;
+}
+
+/** The viewer's decision, made again for logged requests (no existence checks: the status tells). */
+export function createRouter(config: EdgeConfig, table: RangeTable): Router {
+  return {
+    route(record) {
+      const place = placeOf(table, record.clientIp);
+      const decision = decide({ method: record.method, uri: record.uri, querystring: record.querystring }, place, config);
+      const path = parseRegistryPath(record.uri);
+      const digest = 'kind' in path && path.kind === 'blob' ? path.digest : undefined;
+      const metadata = 'kind' in path && (path.kind === 'manifest' || path.kind === 'tags' || path.kind === 'referrers');
+      const base = { place, metadata, ...(digest ? { digest } : {}) };
+      if (decision.action === 'respond') return { ...base, destination: { kind: 'generated' } };
+      if (decision.action === 'forward') return { ...base, destination: { kind: 'cloudfront' } };
+      if (digest === undefined) return { ...base, destination: metadata ? { kind: 'upstream' } : { kind: 'generated' } };
+      const { action, region } = blobActionFor(place, config);
+      if (action === 'regional' && region !== undefined) return { ...base, destination: { kind: 'bucket', region } };
+      return { ...base, destination: { kind: 'upstream' } };
+    },
+  };
+}
+
+export function clientClassOf(place: Place | null): ClientClass {
+  if (place === null) return 'internet';
+  if (place.cloud === 'gcp') return 'gcp';
+  // GLOBAL ranges (CloudFront, Global Accelerator) say nothing of where the client is: internet prices.
+  if (place.region === 'GLOBAL') return 'internet';
+  return partitionOf(place.region) === 'aws' ? 'aws' : 'aws-other-partition';
+}
+
+const isSuccess = (status: number) => (status >= 200 && status < 300) || status === 304;
+
+/** Combines the replayed route with what the log says happened. */
+export function attribute(record: LogRecord, route: Route): Attribution {
+  const clientClass = clientClassOf(route.place);
+  const other = (reason: OtherReason, originFetch = false): Attribution => ({ path: 'other', download: null, clientClass, originFetch, bucketRequests: 0, reason });
+  const { destination } = route;
+  const get = record.method === 'GET';
+  const blob = route.digest !== undefined;
+  // CloudFront fetched from S3 unless it answered from its cache (or the edge answered itself). Without an
+  // x-edge-result-type field, assume a miss: the costlier case.
+  const missed =
+    (record.resultType === undefined || !['Hit', 'LambdaGeneratedResponse', 'LimitExceeded', 'CapacityExceeded'].includes(record.resultType)) &&
+    !record.detailedResultType?.startsWith('Lambda');
+  const forwarded = blob && (destination.kind === 'cloudfront' || destination.kind === 'bucket');
+
+  if (record.status === 307) {
+    if (blob && destination.kind === 'bucket') {
+      const same = route.place?.cloud === 'aws' && route.place.region === destination.region;
+      return { path: same ? 'regionalSameRegion' : 'regionalCrossRegion', download: get ? { digest: route.digest! } : null, clientClass, originFetch: false, bucketRequests: 1 };
+    }
+    if (blob && destination.kind === 'upstream') return { path: 'upstream', download: get ? { digest: route.digest! } : null, clientClass, originFetch: false, bucketRequests: 0 };
+    if (route.metadata && destination.kind === 'upstream') return other('manifest');
+    if (destination.kind === 'generated') return other('generated');
+    return other('mismatch');
+  }
+  if (forwarded && (isSuccess(record.status) || (record.status === 0 && (record.scBytes ?? 0) > 0))) {
+    const download = !get ? null : record.scBytes === undefined ? { unknownBytes: true as const } : { bytes: record.scBytes };
+    const attribution: Attribution = { path: 'cloudfront', download, clientClass, originFetch: missed, bucketRequests: 0 };
+    if (destination.kind === 'bucket') attribution.fallback = true;
+    return attribution;
+  }
+  if (destination.kind === 'generated') return other(record.status >= 400 ? 'error' : 'generated');
+  if (record.status === 0) return other('aborted', forwarded && missed);
+  if (record.status >= 400) return other('error', forwarded && missed);
+  // A success the decision cannot explain (say, a 200 for a path the policy redirects upstream).
+  return other('mismatch');
+}

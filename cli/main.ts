@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerBuild } from './commands/build';
 import { registerClassify } from './commands/classify';
+import { registerCostReport } from './commands/cost-report';
 import { registerRanges } from './commands/ranges';
 import { registerReconcile } from './commands/reconcile';
 import { registerReplay } from './commands/replay';
@@ -27,6 +28,7 @@ export function createProgram(): Command {
   registerRanges(program);
   registerStack(program);
   registerSmoke(program);
+  registerCostReport(program);
   return program;
 }
 

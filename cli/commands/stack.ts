@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import type { AccessLogEntry } from '../../local/cloudfront/emulator';
+import { createStandardLogWriter, type StandardLogWriter } from '../../local/cloudfront/standard-log';
 import { DEFAULT_CACHE_DIR } from '../../local/demo-image';
 import { type Stack, startStack } from '../../local/stack';
 import { ROOT } from '../../tools/build';
@@ -17,6 +18,7 @@ interface StackCommandOptions {
   dist: string;
   cache: string;
   quiet?: boolean;
+  accessLog?: string;
 }
 
 const shortDigests = (text: string) => text.replace(/(sha256:[0-9a-f]{12})[0-9a-f]{52}/g, '$1…');
@@ -70,6 +72,7 @@ export function registerStack(program: Command): void {
     .option('--dist <dir>', 'where to build the edge functions', join(ROOT, 'dist', 'local'))
     .option('--cache <dir>', 'where the demo image is cached between runs', DEFAULT_CACHE_DIR)
     .option('--quiet', 'no access log')
+    .option('--access-log <file>', 'also append every request to this file as a CloudFront standard log line (input for registry-edge cost-report)')
     .action(async (options: StackCommandOptions) => {
       const port = Number(options.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port/PORT must be a port number, not "${options.port}"`);
@@ -84,6 +87,16 @@ export function registerStack(program: Command): void {
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
       const out = (line: string) => process.stdout.write(`${line}\n`);
+      let accessLog: StandardLogWriter | undefined;
+      try {
+        accessLog = options.accessLog ? createStandardLogWriter(options.accessLog) : undefined;
+      } catch (error) {
+        throw new Error(`--access-log ${options.accessLog}: ${(error as Error).message}`);
+      }
+      const onAccess = (entry: AccessLogEntry) => {
+        accessLog?.write(entry);
+        if (!options.quiet) out(formatAccess(entry));
+      };
       const stack = await startStack({
         port,
         edgeRegion: options.edgeRegion,
@@ -91,11 +104,12 @@ export function registerStack(program: Command): void {
         cacheDir: options.cache,
         relays: true,
         log: (message) => out(`  ${message}`),
-        ...(options.quiet ? {} : { onAccess: (entry: AccessLogEntry) => out(formatAccess(entry)) }),
+        ...(options.quiet && !accessLog ? {} : { onAccess }),
         onFunctionLog: (fn, line) => process.stderr.write(`[${fn}] ${line}\n`),
       });
       if (!signalled) {
         for (const line of summary(stack, options)) out(line);
+        if (accessLog) out(`  access log (CloudFront standard log format): ${accessLog.path}; report on it with: registry-edge cost-report --stage local --s3-endpoint ${stack.s3Endpoint} ${accessLog.path}`);
         out(`ready: ${stack.pullCommand(join(tmpdir(), 'hello'))}`);
         await new Promise<void>((resolve) => {
           wake = resolve;
@@ -103,6 +117,7 @@ export function registerStack(program: Command): void {
       }
       out(`stopping (${signalled})`);
       await stack.stop();
+      accessLog?.close();
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
       out('stopped');

@@ -21,6 +21,7 @@ import { EdgeLambda, type Invocation } from './lambda';
 import { createOriginAgents, fetchFromOrigin } from './origin-fetch';
 import { type EdgeEventType, FAILOVER_METHODS, FAILOVER_STATUSES, type FunctionLimits, LIMITS } from './rules';
 import { clientIpOf, originEvent, viewerEvent } from './shapes';
+import { createStandardLogWriter } from './standard-log';
 import { type GeneratedResponse, validateResult } from './validate';
 
 export type CloudFrontOrigin = NonNullable<CloudFrontRequest['origin']>;
@@ -45,6 +46,8 @@ export interface EmulatorOptions {
   distributionDomainName?: string;
   /** One record per request, when its response has ended. */
   onAccess?: (entry: AccessLogEntry) => void;
+  /** Also append each request to this file as a CloudFront standard log line (W3C, ./standard-log.ts). */
+  accessLogFile?: string;
   /** Lines the functions write (console.log) */
   onFunctionLog?: (fn: string, line: string) => void;
   /** Lambda@Edge's limits (./rules.ts) unless overridden: the tests shorten the timeouts. */
@@ -70,6 +73,16 @@ export interface AccessLogEntry {
   /** The response ended before all of it was sent (client gone, origin broke off). */
   aborted?: boolean;
   durationMs: number;
+  /** Bytes written to the viewer's connection for this response, headers included (CloudFront's sc-bytes). */
+  bytesSent: number;
+  /** Bytes of the request line and headers (cs-bytes; bodies are drained, not counted). */
+  bytesReceived: number;
+  /** The rest of what a CloudFront standard log line records. */
+  edgeLocation: string;
+  distributionDomainName: string;
+  viewer: { port: number; host: string; userAgent: string; referer: string; forwardedFor: string; protocolVersion: string };
+  response: { contentType?: string; contentLength?: number; contentRange?: string };
+  timeToFirstByteMs?: number;
 }
 
 export interface CloudFrontEmulator {
@@ -88,6 +101,25 @@ export const DEFAULT_FORWARD_HEADERS = ['range', 'if-match', 'if-none-match', 'i
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'trailer', 'te']);
 
 const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' };
+
+/** What a standard log line records of a response's headers (any spelling of their names). */
+function responseSummary(headers: OutgoingHttpHeaders): AccessLogEntry['response'] {
+  const lower: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) if (value !== undefined) lower[name.toLowerCase()] = Array.isArray(value) ? String(value[0]) : String(value);
+  const length = Number(lower['content-length']);
+  return {
+    ...(lower['content-type'] ? { contentType: lower['content-type'] } : {}),
+    ...(lower['content-length'] !== undefined && Number.isSafeInteger(length) ? { contentLength: length } : {}),
+    ...(lower['content-range'] ? { contentRange: lower['content-range'] } : {}),
+  };
+}
+
+/** The request line and headers as they came over the wire: what CloudFront counts as cs-bytes. */
+function requestHeaderBytes(req: IncomingMessage): number {
+  let bytes = Buffer.byteLength(`${req.method ?? ''} ${req.url ?? ''} HTTP/${req.httpVersion}\r\n\r\n`);
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) bytes += Buffer.byteLength(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`);
+  return bytes;
+}
 
 /** CloudFront's error page, with the emulator's reason in it (CloudFront keeps that to its logs). */
 function errorPage(status: number, message: string, reason: string, requestId: string): string {
@@ -119,6 +151,8 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
   const forwardQueryString = options.forwardQueryString ?? false;
   const functionLog = (fn: string) => (line: string) => options.onFunctionLog?.(fn, line);
   const limits = (type: EdgeEventType): FunctionLimits => ({ ...LIMITS[type], ...options.limits?.[type] });
+  // Opened first: a path that cannot be written fails the start before anything else runs.
+  const standardLog = options.accessLogFile ? createStandardLogWriter(options.accessLogFile) : null;
   // The viewer function gets no environment at all: Lambda@Edge has no configuration to give, and this
   // proves it needs none. The origin function gets the one variable its logic reads, which Lambda sets.
   const viewer = new EdgeLambda({ file: options.viewerRequest, env: {}, limits: limits('viewer-request'), log: functionLog('viewer-request') });
@@ -132,11 +166,17 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
     await Promise.all([viewer.warm(), origin?.warm()]);
   } catch (error) {
     await Promise.all([viewer.stop(), origin?.stop()]);
+    standardLog?.close();
     throw error;
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse, entry: AccessLogEntry): Promise<void> {
+  async function handle(req: IncomingMessage, res: ServerResponse, entry: AccessLogEntry, started: number): Promise<void> {
     const method = req.method ?? 'GET';
+    /** Called just before each writeHead below: the standard log's time-to-first-byte and response fields. */
+    const answering = (headers: OutgoingHttpHeaders) => {
+      entry.timeToFirstByteMs = Math.round((performance.now() - started) * 100) / 100;
+      entry.response = responseSummary(headers);
+    };
     const cfHeaders = (cache: string): OutgoingHttpHeaders => ({
       'x-cache': `${cache} from cloudfront`,
       via: `1.1 ${entry.requestId.slice(0, 32).toLowerCase()}.cloudfront.net (CloudFront)`,
@@ -151,7 +191,9 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
         return;
       }
       const body = Buffer.from(errorPage(status, message, reason, entry.requestId), 'latin1');
-      res.writeHead(status, STATUS_TEXT[status], { ...cfHeaders(resultType), server: 'CloudFront', 'content-type': 'text/html', 'content-length': body.length });
+      const headers = { ...cfHeaders(resultType), server: 'CloudFront', 'content-type': 'text/html', 'content-length': body.length };
+      answering(headers);
+      res.writeHead(status, STATUS_TEXT[status], headers);
       res.end(method === 'HEAD' ? undefined : body);
     };
     const sendGenerated = (response: GeneratedResponse) => {
@@ -165,6 +207,7 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
         all[name] = existing === undefined ? value : ([] as string[]).concat(existing as string | string[], value);
       }
       all['content-length'] = response.body.length;
+      answering(all);
       res.writeHead(response.status, response.statusDescription ?? STATUS_CODES[response.status] ?? '', all);
       res.end(method === 'HEAD' ? undefined : response.body);
     };
@@ -220,6 +263,7 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
       entry.resultType = status >= 400 ? 'Error' : 'Miss';
       const headers: OutgoingHttpHeaders = {};
       for (const [name, value] of Object.entries(upstream.headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
+      answering(headers);
       res.writeHead(status, upstream.statusMessage ?? '', { ...headers, ...cfHeaders(status >= 400 ? 'Error' : 'Miss') });
       await new Promise<void>((resolve) => {
         pipeline(upstream, res, (error) => {
@@ -234,6 +278,13 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
   const server: Server = createServer({ maxHeaderSize: 20 * 1024, requestTimeout: 120_000 }, (req, res) => {
     req.resume(); // bodies are not forwarded (read-only registry); drain them so keep-alive works
     const started = performance.now();
+    // Responses on a keep-alive connection follow each other, so what this one wrote is the difference.
+    const socket = req.socket;
+    const writtenBefore = socket.bytesWritten ?? 0;
+    const header = (name: string) => {
+      const value = req.headers[name];
+      return Array.isArray(value) ? value.join(', ') : (value ?? '');
+    };
     const entry: AccessLogEntry = {
       time: new Date().toISOString(),
       requestId: randomBytes(42).toString('base64url'),
@@ -245,14 +296,23 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
       resultType: 'Miss',
       origins: [],
       durationMs: 0,
+      bytesSent: 0,
+      bytesReceived: requestHeaderBytes(req),
+      edgeLocation: pop,
+      distributionDomainName,
+      viewer: { port: socket.remotePort ?? 0, host: header('host'), userAgent: header('user-agent'), referer: header('referer'), forwardedFor: header('x-forwarded-for'), protocolVersion: `HTTP/${req.httpVersion}` },
+      response: {},
     };
     res.once('close', () => {
       entry.status = res.statusCode;
       entry.durationMs = Math.round((performance.now() - started) * 100) / 100;
       if (!res.writableFinished) entry.aborted = true;
+      // Bytes handed to the network; any still queued in this process when the viewer went away were not sent.
+      entry.bytesSent = Math.max(0, (socket.bytesWritten ?? 0) - writtenBefore - (socket.destroyed ? socket.writableLength : 0));
+      standardLog?.write(entry);
       options.onAccess?.(entry);
     });
-    handle(req, res, entry).catch((error: Error) => {
+    handle(req, res, entry, started).catch((error: Error) => {
       entry.error = error.message;
       if (!res.headersSent) {
         res.writeHead(500, { 'content-type': 'text/plain' });
@@ -273,6 +333,7 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
   } catch (error) {
     await Promise.all([viewer.stop(), origin?.stop()]);
     agents.destroy();
+    standardLog?.close();
     throw error;
   }
   const { port } = server.address() as AddressInfo;
@@ -288,6 +349,7 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
       server.closeAllConnections();
       await closed;
       agents.destroy();
+      standardLog?.close();
       await Promise.all([viewer.stop(), origin?.stop()]);
     },
   };

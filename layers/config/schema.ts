@@ -130,6 +130,24 @@ export const StageConfigSchema = z.strictObject({
       wafRateLimit: z.number().int().min(10).max(2_000_000_000).default(3_000),
       /** CloudFront's additional distribution metrics (per-status error rates, origin latency, cache hit rate); billed per distribution. */
       additionalMetrics: z.boolean().default(false),
+      /**
+       * CloudFront standard logs (what `registry-edge cost-report` reads): gzip files in S3, delivered a few
+       * times an hour. Present means on. Without `bucket` the main stack creates `<prefix>-<stage>-logs`.
+       */
+      accessLogs: z
+        .strictObject({
+          /** An existing bucket instead (it must have ACLs enabled: CloudFront delivers logs through an ACL grant). */
+          bucket: bucketName.optional(),
+          /** Key prefix of the log files. */
+          prefix: z.string().regex(/^([A-Za-z0-9!_.*'()-]+\/)*$/, 'must be path segments ending in "/", or empty').max(200).default('cloudfront/'),
+          /** Days the bucket the stack creates keeps log files (default 90). */
+          expireDays: z.number().int().min(1).max(3650).optional(),
+        })
+        .refine((l) => l.bucket === undefined || l.expireDays === undefined, {
+          message: 'applies only to the bucket the stack creates; set the lifecycle of your own bucket there',
+          path: ['expireDays'],
+        })
+        .optional(),
     })
     .refine((d) => d.aliases.length === 0 || d.certificateArn !== undefined, { message: 'aliases need a certificateArn (CloudFront serves its own certificate only for *.cloudfront.net)', path: ['aliases'] })
     .prefault({}),

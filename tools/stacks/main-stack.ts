@@ -17,6 +17,8 @@ import { type DeployNames, deployNames, isEdgeFunction, METRICS_NAMESPACE, SERVI
 /** Status codes from the nearest bucket that make CloudFront retry the blob on the primary bucket. */
 export const FAILOVER_STATUS_CODES = [403, 404, 500, 502, 503, 504];
 const YEAR = 365 * 24 * 3600;
+/** How long the access-log bucket the stack creates keeps files, unless `distribution.accessLogs.expireDays` says. */
+export const ACCESS_LOG_EXPIRE_DAYS = 90;
 export const DISTRIBUTION = 'Distribution';
 export const ORIGIN_GROUP = 'blobs';
 
@@ -200,6 +202,7 @@ function distribution(config: ResolvedConfig, names: DeployNames): Resources {
           HttpVersion: 'http2and3',
           IPV6Enabled: true,
           ...(settings.aliases.length > 0 ? { Aliases: settings.aliases } : {}),
+          ...(names.accessLogs ? { Logging: accessLogging(names.accessLogs) } : {}),
           ViewerCertificate: viewerCertificate,
           WebACLId: getAtt('WebAcl', 'Arn'),
           Origins: [s3Origin('nearest', 'nearest', false), s3Origin('primary', 'failover', true)],
@@ -233,6 +236,7 @@ function distribution(config: ResolvedConfig, names: DeployNames): Resources {
       },
     },
   };
+  if (names.accessLogs?.created) Object.assign(resources, accessLogBucket(names.accessLogs.bucket, settings.accessLogs?.expireDays ?? ACCESS_LOG_EXPIRE_DAYS));
   if (settings.additionalMetrics) {
     resources.DistributionAdditionalMetrics = {
       Type: 'AWS::CloudFront::MonitoringSubscription',
@@ -240,6 +244,42 @@ function distribution(config: ResolvedConfig, names: DeployNames): Resources {
     };
   }
   return resources;
+}
+
+/**
+ * CloudFront standard logging (the "legacy" kind: gzip W3C files in an S3 bucket, what `registry-edge
+ * cost-report` reads). The bucket is named by its S3 domain; a bucket the stack creates by GetAtt, so
+ * CloudFormation creates it before it enables logging.
+ */
+function accessLogging(logs: NonNullable<DeployNames['accessLogs']>): Json {
+  return { Bucket: logs.created ? getAtt('AccessLogBucket', 'DomainName') : `${logs.bucket}.s3.amazonaws.com`, Prefix: logs.prefix, IncludeCookies: false };
+}
+
+function accessLogBucket(bucket: string, expireDays: number): Resources {
+  return {
+    // Private, kept when the stack goes (the logs are the record of what was served and what it cost).
+    AccessLogBucket: {
+      Type: 'AWS::S3::Bucket',
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: {
+        BucketName: bucket,
+        PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+        // CloudFront delivers standard logs through an ACL grant to its log-delivery account, so this bucket
+        // keeps ACLs enabled; "preferred" makes the files it writes this account's all the same.
+        OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerPreferred' }] },
+        // SSE-S3: CloudFront cannot deliver to a bucket whose default encryption is SSE-KMS.
+        BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+        LifecycleConfiguration: {
+          Rules: [
+            { Id: 'expire-access-logs', Status: 'Enabled', ExpirationInDays: expireDays },
+            { Id: 'abort-incomplete-multipart-uploads', Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } },
+          ],
+        },
+      },
+    },
+    AccessLogBucketPolicy: { Type: 'AWS::S3::BucketPolicy', Properties: { Bucket: ref('AccessLogBucket'), PolicyDocument: policyDocument([denyInsecureTransport(bucket)]) } },
+  };
 }
 
 function configBucket(names: DeployNames): Resources {
@@ -400,5 +440,8 @@ export function mainStack(config: ResolvedConfig, functions: string[]): MainStac
     WebAclArn: { Value: getAtt('WebAcl', 'Arn') },
   };
   if (resources.DeadLetterQueue) outputs.DeadLetterQueueUrl = { Value: ref('DeadLetterQueue') };
+  if (names.accessLogs) {
+    outputs.AccessLogsLocation = { Description: 'CloudFront standard logs (registry-edge cost-report reads them)', Value: `s3://${names.accessLogs.bucket}/${names.accessLogs.prefix}` };
+  }
   return { functions: definitions, resources: { Resources: resources, Outputs: outputs }, edge };
 }

@@ -39,6 +39,8 @@ export interface DeployNames {
   rangesPrefix: string;
   deadLetterQueue: string;
   alarmTopic: string;
+  /** Where CloudFront writes standard logs, when `distribution.accessLogs` is set; `created`: by the main stack. */
+  accessLogs?: { bucket: string; prefix: string; created: boolean };
   /** The deployed name of a function folder: `<service>-<stage>-<folder>`. */
   functionName(fn: string): string;
   /** CloudWatch's FunctionName for a Lambda@Edge replica's metrics and log group, in every region. */
@@ -55,6 +57,7 @@ export function deployNames(config: ResolvedConfig): DeployNames {
   const pointer = config.stage.ranges.pointerKey;
   const rangesPrefix = pointer.includes('/') ? pointer.slice(0, pointer.lastIndexOf('/') + 1) : '';
   const functionName = (fn: string) => `${service}-${stage}-${fn}`;
+  const logs = config.stage.distribution.accessLogs;
   return {
     service,
     stage,
@@ -69,6 +72,7 @@ export function deployNames(config: ResolvedConfig): DeployNames {
     rangesPrefix,
     deadLetterQueue: `${service}-${stage}-replication-dlq`,
     alarmTopic: `${service}-${stage}-alarms`,
+    ...(logs ? { accessLogs: { bucket: logs.bucket ?? `${config.stage.buckets.prefix}-${stage}-logs`, prefix: logs.prefix, created: logs.bucket === undefined } } : {}),
     functionName,
     edgeReplicaName: (fn) => `${SERVICE_REGION}.${functionName(fn)}`,
     regionalAlarmTopic: (region) => `${service}-${stage}-alarms-${region}`,

@@ -40,7 +40,11 @@ function pack(entries: RangeEntry[], data: RangeTableData): Packed {
     count: sorted.length,
   };
   sorted.forEach((e, i) => {
-    packed.words.set(e.cidr.words.subarray(0, 4), 4 * i);
+    const w = e.cidr.words;
+    packed.words[4 * i] = w[0]!;
+    packed.words[4 * i + 1] = w[1]!;
+    packed.words[4 * i + 2] = w[2]!;
+    packed.words[4 * i + 3] = w[3]!;
     packed.lengths[i] = e.cidr.length;
     packed.places[i] = e.place;
     packed.priority[i] = CLOUD_PRIORITY[data.places[e.place]!.cloud];

@@ -47,11 +47,12 @@ function parseV4Range(text: string, start: number, end: number): number {
   return ((value << 8) | octet) >>> 0;
 }
 
-function hexValue(c: number): number {
-  if (c >= 48 && c <= 57) return c - 48;
-  const lower = c | 0x20;
-  if (lower >= 97 && lower <= 102) return lower - 87;
-  return -1;
+/** Hex digit values by character code (-1: not a hex digit); a table beats branches per character. */
+const HEX = new Int8Array(128).fill(-1);
+for (let c = 0; c < 10; c++) HEX[48 + c] = c;
+for (let c = 0; c < 6; c++) {
+  HEX[65 + c] = 10 + c;
+  HEX[97 + c] = 10 + c;
 }
 
 // Scratch space for the eight 16-bit groups; module-level so parsing does not allocate.
@@ -79,10 +80,11 @@ function parseV6(text: string, len: number, out: Uint32Array): ParseResult {
     let digits = 0;
     const groupStart = i;
     while (i < len) {
-      const h = hexValue(text.charCodeAt(i));
+      const c = text.charCodeAt(i);
+      const h = c < 128 ? HEX[c]! : -1;
       if (h < 0) break;
-      value = value * 16 + h;
-      digits++;
+      value = (value << 4) | h;
+      if (++digits > 4) return 0;
       i++;
     }
     if (i < len && text.charCodeAt(i) === DOT) {

@@ -5,7 +5,7 @@
  * (layers/costs/prices.ts, or --prices FILE).
  */
 import { readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import type { Command } from 'commander';
 import { createRouter } from '../../layers/costs/attribute';
 import { analyzeLogs } from '../../layers/costs/analyze';
@@ -114,12 +114,14 @@ export function registerCostReport(program: Command): void {
       }
 
       const usage = analysis.tally.resolve(sizes);
+      // The repository's own files by their short names (config/local.json, data/gcp-cloud.json).
+      const shown = (path: string) => (path.startsWith(`${ROOT}/`) ? relative(ROOT, path) : path);
       const report = buildReport(analysis, usage, {
         routing: {
           stage: config.stage.stage,
-          config: configPath,
-          aws: `${awsFeed} (createDate ${String((ranges.metadata.aws as { createDate?: unknown } | undefined)?.createDate ?? 'unknown')})`,
-          gcp: `${gcpFeed} (creationTime ${String((ranges.metadata.gcp as { creationTime?: unknown } | undefined)?.creationTime ?? 'unknown')})`,
+          config: options.config ?? `config/${stage}.json`,
+          aws: `${shown(awsFeed)} (createDate ${String((ranges.metadata.aws as { createDate?: unknown } | undefined)?.createDate ?? 'unknown')})`,
+          gcp: `${shown(gcpFeed)} (creationTime ${String((ranges.metadata.gcp as { creationTime?: unknown } | undefined)?.creationTime ?? 'unknown')})`,
         },
         sizes: sources,
         prices,

@@ -16,7 +16,6 @@
  * counted as a mismatch rather than guessed at.
  */
 import type { EdgeConfig } from '../config/edge';
-import { placeOf } from '../cloudfront/viewer';
 import type { RangeTable } from '../net/table';
 import type { Place } from '../net/types';
 import { parseRegistryPath } from '../oci/paths';
@@ -73,22 +72,38 @@ export interface Router {
   route(record: Pick<LogRecord, 'clientIp' | 'method' | 'uri' | 'querystring'>): Route;
 }
 
+/** Routes remembered at most; a month of logs asks for the same few thousand blobs over and over. */
+const ROUTE_CACHE_ENTRIES = 65_536;
+
 /** The viewer's decision, made again for logged requests (no existence checks: the status tells). */
 export function createRouter(config: EdgeConfig, table: RangeTable): Router {
+  const decideFor = (place: Place | null, record: Pick<LogRecord, 'method' | 'uri' | 'querystring'>): Route => {
+    const decision = decide({ method: record.method, uri: record.uri, querystring: record.querystring }, place, config);
+    const path = parseRegistryPath(record.uri);
+    const digest = 'kind' in path && path.kind === 'blob' ? path.digest : undefined;
+    const metadata = 'kind' in path && (path.kind === 'manifest' || path.kind === 'tags' || path.kind === 'referrers');
+    const base = { place, metadata, ...(digest ? { digest } : {}) };
+    if (decision.action === 'respond') return { ...base, destination: { kind: 'generated' } };
+    if (decision.action === 'forward') return { ...base, destination: { kind: 'cloudfront' } };
+    if (digest === undefined) return { ...base, destination: metadata ? { kind: 'upstream' } : { kind: 'generated' } };
+    const { action, region } = blobActionFor(place, config);
+    if (action === 'regional' && region !== undefined) return { ...base, destination: { kind: 'bucket', region } };
+    return { ...base, destination: { kind: 'upstream' } };
+  };
+  // A route depends only on the client's range (its table slot) and the request, so it is computed once
+  // per distinct pair; Route objects are never changed after this, so they can be shared.
+  const cache = new Map<string, Route>();
   return {
     route(record) {
-      const place = placeOf(table, record.clientIp);
-      const decision = decide({ method: record.method, uri: record.uri, querystring: record.querystring }, place, config);
-      const path = parseRegistryPath(record.uri);
-      const digest = 'kind' in path && path.kind === 'blob' ? path.digest : undefined;
-      const metadata = 'kind' in path && (path.kind === 'manifest' || path.kind === 'tags' || path.kind === 'referrers');
-      const base = { place, metadata, ...(digest ? { digest } : {}) };
-      if (decision.action === 'respond') return { ...base, destination: { kind: 'generated' } };
-      if (decision.action === 'forward') return { ...base, destination: { kind: 'cloudfront' } };
-      if (digest === undefined) return { ...base, destination: metadata ? { kind: 'upstream' } : { kind: 'generated' } };
-      const { action, region } = blobActionFor(place, config);
-      if (action === 'regional' && region !== undefined) return { ...base, destination: { kind: 'bucket', region } };
-      return { ...base, destination: { kind: 'upstream' } };
+      const slot = table.lookup(record.clientIp);
+      const key = `${slot}\t${record.method}\t${record.uri}\t${record.querystring}`;
+      let route = cache.get(key);
+      if (route === undefined) {
+        route = decideFor(slot < 0 ? null : table.place(slot), record);
+        if (cache.size >= ROUTE_CACHE_ENTRIES) cache.clear();
+        cache.set(key, route);
+      }
+      return route;
     },
   };
 }

@@ -96,10 +96,15 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function merge(base: unknown, override: unknown): unknown {
+function merge(base: unknown, override: unknown, path: string): unknown {
   if (!isPlainObject(base) || !isPlainObject(override)) return override === undefined ? base : override;
   const out: Record<string, unknown> = { ...base };
-  for (const [key, value] of Object.entries(override)) out[key] = merge(base[key], value);
+  for (const [key, value] of Object.entries(override)) {
+    // JSON.parse makes "__proto__" an own key; assigned here it would change the object's prototype and
+    // hide from the strict schema instead of being refused like any other unknown field.
+    if (key === '__proto__' || key === 'constructor' || key === 'prototype') throw new PricesError(`${path}${key}: not a price field`);
+    out[key] = merge(base[key], value, `${path}${key}.`);
+  }
   return out;
 }
 
@@ -113,7 +118,7 @@ export function resolvePrices(overrides: unknown, source = 'prices'): PriceTable
   const marked = { ...overrides };
   if (marked.source === undefined) marked.source = `${source} over the defaults (${DEFAULT_PRICES.source})`;
   if (marked.asOf === undefined) marked.asOf = DEFAULT_PRICES.asOf;
-  const parsed = PriceTableSchema.safeParse(merge(DEFAULT_PRICES, marked));
+  const parsed = PriceTableSchema.safeParse(merge(DEFAULT_PRICES, marked, `${source}: `));
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     throw new PricesError(`${source}: ${issue.path.join('.') || '(root)'}: ${issue.message}`);

@@ -110,6 +110,23 @@ describe('the decision follows the configuration', () => {
   });
 });
 
+describe('routes are worked out once per client range and request', () => {
+  test('two addresses in one range share a route; another range gets its own', () => {
+    const local = routerFor();
+    const first = local.route(log(EU_WEST, 307));
+    expect(local.route(log('192.0.2.71', 307))).toBe(first);
+    expect(local.route(log(US_EAST, 307))).not.toBe(first);
+    expect(local.route(log(US_EAST, 307)).destination).toEqual({ kind: 'bucket', region: 'us-east-1' });
+  });
+
+  test('still right once more requests than it remembers have gone by', () => {
+    const local = routerFor();
+    for (let i = 0; i < 70_000; i++) expect(local.route(log(i % 2 ? GCP : AP_SOUTH, 307, { querystring: `n=${i}` })).destination.kind).toBe(i % 2 ? 'upstream' : 'bucket');
+    expect(local.route(log(AP_SOUTH, 307, { querystring: 'n=0' })).destination).toEqual({ kind: 'bucket', region: 'ap-southeast-1' });
+    expect(local.route(log(INTERNET, 200, { querystring: 'n=1' })).destination).toEqual({ kind: 'cloudfront' });
+  });
+});
+
 test('client classes', () => {
   expect([clientClassOf(null), clientClassOf({ cloud: 'gcp', region: 'x' }), clientClassOf({ cloud: 'aws', region: 'GLOBAL' }), clientClassOf({ cloud: 'aws', region: 'cn-north-1' }), clientClassOf({ cloud: 'aws', region: 'eu-west-1' })]).toEqual([
     'internet',

@@ -33,6 +33,7 @@ describe('prices', () => {
     ['a price as a string', { perGB: { s3CrossRegion: '0.02' } }, /^p\.json: perGB\.s3CrossRegion: Invalid input/],
     ['another currency', { currency: 'EUR' }, /^p\.json: currency: /],
     ['not an object', [1], /^p\.json: must be a JSON object/],
+    ['a "__proto__" key', JSON.parse('{"perGB": {"__proto__": {"s3CrossRegion": 5}}}'), /^p\.json: perGB\.__proto__: not a price field/],
   ])('%s is refused, naming the field', (_name, overrides, message) => {
     expect(() => resolvePrices(overrides, 'p.json')).toThrow(PricesError);
     expect(() => resolvePrices(overrides, 'p.json')).toThrow(message);

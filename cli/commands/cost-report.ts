@@ -13,7 +13,7 @@ import { listBlobSizes } from '../../layers/costs/bucket-sizes';
 import { resolveInputs } from '../../layers/costs/log-files';
 import { DEFAULT_PRICES, type PriceTable, resolvePrices } from '../../layers/costs/prices';
 import { buildReport, renderReport } from '../../layers/costs/report';
-import { parseSizes, type Sizes } from '../../layers/costs/sizes';
+import { mergeSizes, parseSizes, type Sizes } from '../../layers/costs/sizes';
 import { loadTable } from '../../layers/net/load';
 import { createS3Client } from '../../layers/s3/client';
 import { compileStageRanges, DEFAULT_AWS_FEED, DEFAULT_GCP_FEED, loadStageConfig, ROOT } from '../../tools/build';
@@ -24,7 +24,7 @@ interface CostReportOptions {
   config?: string;
   aws?: string;
   gcp?: string;
-  sizes: string[];
+  sizes?: string[];
   bucket?: string;
   s3Endpoint?: string;
   region: string;
@@ -61,7 +61,7 @@ export function registerCostReport(program: Command): void {
     .option('--config <file>', 'a stage configuration file instead of --stage')
     .option('--aws <file>', 'AWS ip-ranges.json the edge classified with (default: the snapshot in data/)')
     .option('--gcp <file>', 'GCP cloud.json (default: the snapshot in data/)')
-    .option('--sizes <file>', 'blob sizes: JSON {"<digest>": bytes}, `aws s3api list-objects-v2` JSON or `aws s3 ls` output (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
+    .option('--sizes <file>', 'blob sizes: JSON {"<digest>": bytes}, `aws s3api list-objects-v2` JSON or `aws s3 ls` output (repeatable)', (v: string, all: string[] | undefined) => [...(all ?? []), v])
     .option('--bucket <name>', 'list blob sizes from this bucket (default with --s3-endpoint: the stage\'s primary bucket)')
     .option('--s3-endpoint <url>', 'S3 API endpoint for --bucket (a local S3 server; default: AWS)')
     .option('--region <region>', 'region of the S3 client', process.env.AWS_REGION ?? 'us-east-1')
@@ -88,16 +88,16 @@ export function registerCostReport(program: Command): void {
 
       const sizes: Sizes = new Map();
       const sources: string[] = [];
-      for (const file of options.sizes) {
+      for (const file of options.sizes ?? []) {
         let text: string;
         try {
           text = readFileSync(file, 'utf8');
         } catch (error) {
           throw new Error(`cannot read the sizes file ${file}: ${(error as Error).message}`);
         }
-        const before = sizes.size;
-        parseSizes(text, file, sizes);
-        sources.push(`${file} (${sizes.size - before} digests)`);
+        const own = parseSizes(text, file);
+        mergeSizes(sizes, own, file);
+        sources.push(`${file} (${own.size} digests)`);
       }
       const wanted = analysis.tally.wantedDigests();
       if (options.bucket || options.s3Endpoint) {

@@ -39,6 +39,12 @@ function add(sizes: Sizes, digest: string, bytes: number, where: string) {
   sizes.set(digest, bytes);
 }
 
+/** Adds `from` to `into`; a digest both give with different sizes is a SizesError naming `source`. */
+export function mergeSizes(into: Sizes, from: Sizes, source: string): Sizes {
+  for (const [digest, bytes] of from) add(into, digest, bytes, source);
+  return into;
+}
+
 const LS_LINE = /^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})\s+(\d{1,16})\s+(\S.*)$/;
 const LS_FOLDER = /^\s*PRE\s+\S.*\/$/;
 

@@ -1,5 +1,5 @@
 /** Blob sizes from the files operators have at hand: a digest map, `aws s3api list-objects-v2`, `aws s3 ls`. */
-import { parseSizes, SizesError } from '../../../layers/costs/sizes';
+import { mergeSizes, parseSizes, SizesError } from '../../../layers/costs/sizes';
 
 const A = `sha256:${'a'.repeat(64)}`;
 const B = `sha256:${'b'.repeat(64)}`;
@@ -20,6 +20,8 @@ describe('formats', () => {
     parseSizes(`2026-11-27 15:59:01         10 ${A}\n2026-11-27 15:59:01         20 ${B}\n`, 'two.txt', sizes);
     expect(sizes.size).toBe(2);
     expect(() => parseSizes(JSON.stringify({ [A]: 11 }), 'three.json', sizes)).toThrow(new SizesError(`three.json: ${A} is listed as 10 and as 11 bytes`));
+    expect(() => mergeSizes(sizes, new Map([[B, 21]]), 'four.json')).toThrow(new SizesError(`four.json: ${B} is listed as 20 and as 21 bytes`));
+    expect(mergeSizes(sizes, new Map([[B, 20], [C, 7]]), 'five.json').size).toBe(3);
   });
 });
 

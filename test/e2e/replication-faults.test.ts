@@ -10,7 +10,7 @@
 import { DeleteObjectCommand, GetObjectTaggingCommand } from '@aws-sdk/client-s3';
 import { loadStageConfig } from '../../tools/build';
 import { buildTemporary, type TemporaryBuild } from '../../tools/bundles';
-import { type FaultyProxy, type ProxiedRequest, startFaultyProxy } from '../support/faulty-proxy';
+import { type FaultyProxy, type ProxiedRequest, seeded, startFaultyProxy } from '../support/faulty-proxy';
 import { type AsyncHandler, type AsyncInvocation, invokeAsync } from '../support/lambda-async';
 import { type CapturedOutput, captureJsonOutput } from '../support/output-capture';
 import {
@@ -34,18 +34,6 @@ jest.setTimeout(240_000);
 const config = loadStageConfig({ stage: 'local' });
 const PRIMARY = config.primaryBucket;
 const [EU, AP] = config.replicaBuckets.map((b) => b.name) as [string, string];
-
-/** A seeded shuffle/choice source, so a failing run can be repeated. */
-function seeded(seed: number) {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>) {
   const queue = [...items];

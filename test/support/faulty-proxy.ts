@@ -55,8 +55,8 @@ export interface FaultyProxy {
   close(): Promise<void>;
 }
 
-/** mulberry32: small, seeded, good enough to pick faults. */
-function seeded(seed: number): () => number {
+/** mulberry32: small, seeded, good enough to pick faults (and shuffles a failing run can repeat). */
+export function seeded(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

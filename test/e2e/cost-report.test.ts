@@ -335,6 +335,25 @@ describe('the emulator\'s accessLogFile option', () => {
   });
 });
 
+/** The file's line count once it has not changed for 300 ms (and has reached `atLeast`, or 10 s passed). */
+async function settledLineCount(file: string, atLeast = 0): Promise<number> {
+  const count = () => readFileSync(file, 'utf8').trimEnd().split('\n').length;
+  const deadline = Date.now() + 10_000;
+  let last = count();
+  let stableSince = Date.now();
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    const now = count();
+    if (now !== last) {
+      last = now;
+      stableSince = Date.now();
+    } else if (now >= atLeast && Date.now() - stableSince >= 300) {
+      break;
+    }
+  }
+  return last;
+}
+
 describe('registry-edge stack --access-log', () => {
   it('writes the stack\'s standard log, says how to report on it, and cost-report reads it', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'stack-access-log-'));
@@ -354,11 +373,13 @@ describe('registry-edge stack --access-log', () => {
       }
       const s3 = /^ {2}S3 \(moto_server\) +(http:\/\/127\.0\.0\.1:\d+)/m.exec(output)![1]!;
       expect(output).toContain(`  access log (CloudFront standard log format): ${file}; report on it with: registry-edge cost-report --stage local --s3-endpoint ${s3} ${file}`);
-      // Written from the first request on: the stack's own readiness checks are in it too.
-      const before = readFileSync(file, 'utf8').trimEnd().split('\n').length;
+      // Written from the first request on: the stack's own readiness checks are in it too. A line is
+      // written once its response has ended, which the other process may do just after we read the
+      // response: count lines once the file has stopped growing.
+      const before = await settledLineCount(file);
       expect((await fetchOnce(`http://127.0.0.1:${port}/v2/`)).status).toBe(200);
       expect((await fetchOnce(`http://127.0.0.1:${port}/v2/demo/hello/tags/list`, { localAddress: AP_SOUTH })).status).toBe(307);
-      expect(readFileSync(file, 'utf8').trimEnd().split('\n').length).toBe(before + 2);
+      expect(await settledLineCount(file, before + 2)).toBe(before + 2);
       const report = runCli(['cost-report', '--stage', 'local', '--s3-endpoint', s3, '--json', file]);
       expect(report.status).toBe(0);
       const { input, other, total } = report.lines[0] as CostReport;

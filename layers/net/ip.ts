@@ -147,9 +147,12 @@ export function parseAddress(text: string, out: Uint32Array): ParseResult {
   if (typeof text !== 'string') return 0;
   const len = text.length;
   if (len === 0 || len > 45) return 0;
-  // An IPv6 address has a colon within its first five characters; IPv4 never has one.
+  // IPv4 has a dot within its first four characters, IPv6 a colon within its first five (and no dot
+  // before it): whichever comes first decides.
   for (let i = 0; i < len && i < 5; i++) {
-    if (text.charCodeAt(i) === COLON) return parseV6(text, len, out);
+    const c = text.charCodeAt(i);
+    if (c === DOT) break;
+    if (c === COLON) return parseV6(text, len, out);
   }
   const v4 = parseV4Range(text, 0, len);
   if (v4 < 0) return 0;

@@ -20,10 +20,10 @@ import {
   putBlob,
   queueDepth,
   type ReplicationStack,
-  runCliAsync,
   sendMessage,
   startReplicationStack,
 } from '../support/replication-stack';
+import { runCliAsync } from '../support/cli';
 import { type CapturedOutput, captureJsonOutput } from '../support/output-capture';
 import { createHash } from 'node:crypto';
 

@@ -24,10 +24,10 @@ import {
   queueDepth,
   receiveOnce,
   type ReplicationStack,
-  runCliAsync,
   sendMessage,
   startReplicationStack,
 } from '../support/replication-stack';
+import { runCliAsync } from '../support/cli';
 
 jest.setTimeout(240_000);
 

@@ -24,9 +24,9 @@ import {
   makeMismatchedBlob,
   putBlob,
   type ReplicationStack,
-  runCliAsync,
   startReplicationStack,
 } from '../support/replication-stack';
+import { runCliAsync } from '../support/cli';
 
 jest.setTimeout(120_000);
 

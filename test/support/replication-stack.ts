@@ -3,7 +3,6 @@
  * delivered to an SQS queue (as S3 → SQS does), a dead-letter queue, and helpers to make blobs, collect
  * events and check every copy byte for byte.
  */
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { GetObjectCommand, PutBucketNotificationConfigurationCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import {
@@ -16,7 +15,6 @@ import {
 } from '@aws-sdk/client-sqs';
 import { createBucket, LOCAL_CREDENTIALS, localS3Client, type Moto, startMoto } from '../../local/moto';
 import { listObjects } from '../../layers/s3/objects';
-import { BIN } from './cli';
 import { freePort } from './ports';
 
 export const BLOB_PREFIX = 'containers/images/';
@@ -175,34 +173,4 @@ export async function queueDepth(sqs: SQSClient, queueUrl: string): Promise<numb
     new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }),
   );
   return Number(attributes.Attributes?.ApproximateNumberOfMessages ?? 0) + Number(attributes.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
-}
-
-/**
- * Runs `registry-edge` in a child process without blocking this one (test/support/cli.ts's runCli blocks,
- * which would starve an in-process proxy). stdout parsed as JSON lines.
- */
-export function runCliAsync(args: string[], options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<{ status: number | null; stdout: string; stderr: string; lines: unknown[] }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
-    child.on('error', reject);
-    child.on('close', (status) => {
-      clearTimeout(timer);
-      const lines = stdout
-        .split('\n')
-        .filter((l) => l.trim() !== '')
-        .map((l) => {
-          try {
-            return JSON.parse(l);
-          } catch {
-            return l;
-          }
-        });
-      resolve({ status, stdout, stderr, lines });
-    });
-  });
 }

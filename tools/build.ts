@@ -13,7 +13,7 @@ import { deflateRawSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
 import { type ResolvedConfig, resolveConfig } from '../layers/config/schema';
 import { parseAwsFeed, parseGcpFeed } from '../layers/ranges/feeds';
-import { type CompiledRanges, compileRanges } from '../layers/ranges/compile';
+import { type CompiledRanges, compileRanges, type OverlayRange } from '../layers/ranges/compile';
 
 export const ROOT = resolve(__dirname, '..');
 export const DEFAULT_AWS_FEED = join(ROOT, 'data/aws-ip-ranges.json');
@@ -85,10 +85,16 @@ export function loadStageConfig(options: Pick<BuildOptions, 'stage' | 'configPat
   return resolveConfig(mergeConfig(raw, options.override ?? {}), path);
 }
 
-export function compileStageRanges(config: ResolvedConfig, awsFeed = DEFAULT_AWS_FEED, gcpFeed: string | null = DEFAULT_GCP_FEED): CompiledRanges {
+/** Compiles feed files (each defaulting to the vendored snapshot) and an optional overlay. */
+export function compileFeedFiles(awsFeed = DEFAULT_AWS_FEED, gcpFeed: string | null = DEFAULT_GCP_FEED, overlay: OverlayRange[] = []): CompiledRanges {
   const aws = parseAwsFeed(readFileSync(awsFeed, 'utf8'), awsFeed);
   const gcp = gcpFeed ? parseGcpFeed(readFileSync(gcpFeed, 'utf8'), gcpFeed) : undefined;
-  return compileRanges({ aws, ...(gcp ? { gcp } : {}), overlay: config.stage.ranges.overlay });
+  return compileRanges({ aws, ...(gcp ? { gcp } : {}), overlay });
+}
+
+/** The table a stage's viewer embeds: the feeds plus the stage's overlay. */
+export function compileStageRanges(config: ResolvedConfig, awsFeed = DEFAULT_AWS_FEED, gcpFeed: string | null = DEFAULT_GCP_FEED): CompiledRanges {
+  return compileFeedFiles(awsFeed, gcpFeed, config.stage.ranges.overlay);
 }
 
 /** esbuild plugin: the `registry-edge:*` modules (typed in types/build-modules/). */

@@ -1,10 +1,7 @@
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadTable } from '../../layers/net/load';
 import type { RangeTable } from '../../layers/net/table';
-import { compileRanges } from '../../layers/ranges/compile';
-import { parseAwsFeed, parseGcpFeed } from '../../layers/ranges/feeds';
-import { DEFAULT_AWS_FEED, DEFAULT_GCP_FEED } from '../../tools/build';
+import { compileFeedFiles } from '../../tools/build';
 import { fail, printJson, readStdin } from '../io';
 
 export interface FeedOptions {
@@ -14,13 +11,7 @@ export interface FeedOptions {
 
 /** The range table from --aws/--gcp, each defaulting to the snapshot the edge bundle embeds. */
 export function tableFromFeeds(options: FeedOptions): RangeTable {
-  const awsPath = options.aws ?? DEFAULT_AWS_FEED;
-  const gcpPath = options.gcp ?? DEFAULT_GCP_FEED;
-  const compiled = compileRanges({
-    aws: parseAwsFeed(readFileSync(awsPath, 'utf8'), awsPath),
-    gcp: parseGcpFeed(readFileSync(gcpPath, 'utf8'), gcpPath),
-  });
-  return loadTable(compiled.bytes).table;
+  return loadTable(compileFeedFiles(options.aws, options.gcp).bytes).table;
 }
 
 export function registerClassify(program: Command): void {

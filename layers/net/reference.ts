@@ -5,11 +5,9 @@
  */
 import ipaddr from 'ipaddr.js';
 import { formatCidr } from './ip';
-import type { Classification, RangeTableData } from './types';
+import { type Classification, CLOUD_PRIORITY, type RangeTableData } from './types';
 
 type Parsed = ipaddr.IPv4 | ipaddr.IPv6;
-
-const CLOUD_PRIORITY = { aws: 1, gcp: 0 } as const;
 
 export class ReferenceClassifier {
   private readonly ranges: { network: Parsed; length: number; priority: number; answer: Classification }[];

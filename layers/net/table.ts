@@ -33,11 +33,6 @@ export class RangeTable {
     this.v4ByTopByte[256] = this.v4Count - 1;
   }
 
-  /** Number of disjoint intervals per family (a measure of the table's lookup size). */
-  get intervalCounts(): { v4: number; v6: number } {
-    return { v4: this.v4Count, v6: this.v6Count };
-  }
-
   /**
    * The interval slot holding `text` when a prefix covers it, `UNMATCHED` when none does, `INVALID` when
    * `text` is not an address. Slots below `v4Count` are IPv4 intervals, the rest IPv6.

@@ -28,19 +28,13 @@ import {
   startReplicationStack,
 } from '../support/replication-stack';
 import { runCliAsync } from '../support/cli';
+import { mapLimit } from '../../layers/s3/limit';
 
 jest.setTimeout(240_000);
 
 const config = loadStageConfig({ stage: 'local' });
 const PRIMARY = config.primaryBucket;
 const [EU, AP] = config.replicaBuckets.map((b) => b.name) as [string, string];
-
-async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>) {
-  const queue = [...items];
-  await Promise.all(Array.from({ length: n }, async () => {
-    for (let item = queue.shift(); item !== undefined; item = queue.shift()) await fn(item);
-  }));
-}
 
 let stack: ReplicationStack;
 let proxy: FaultyProxy;
@@ -99,7 +93,7 @@ test('1,000 blobs under injected faults: none lost, none corrupted, every failur
   const events: unknown[] = [...pending];
   let producing = true;
   const producer = (async () => {
-    await pool(good.map((blob, i) => [blob, i] as const), 8, async ([blob, i]) => putBlob(stack.s3, PRIMARY, blob, { checksum: i % 10 !== 0 }));
+    await mapLimit(good, 8, (blob, i) => putBlob(stack.s3, PRIMARY, blob, { checksum: i % 10 !== 0 }));
     producing = false;
   })();
   const expectedEvents = good.length + mismatched.length + 2 * deletedEarly.length;

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # command:Debian package
-tools=(skopeo:skopeo docker-registry:docker-registry umoci:umoci podman:podman)
+tools=(skopeo:skopeo docker-registry:docker-registry umoci:umoci podman:podman ctr:containerd chromium:chromium)
 missing=()
 for entry in "${tools[@]}"; do
   command -v "${entry%%:*}" >/dev/null 2>&1 || missing+=("${entry#*:}")

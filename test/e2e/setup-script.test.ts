@@ -9,7 +9,7 @@ import { requireTool } from '../../local/processes';
 import { ROOT } from '../../tools/build';
 import { run } from './support/tools';
 
-const TOOLS = ['skopeo', 'docker-registry', 'umoci', 'podman', 'moto_server'];
+const TOOLS = ['skopeo', 'docker-registry', 'umoci', 'podman', 'ctr', 'chromium', 'moto_server'];
 
 describe('scripts/setup.sh', () => {
   let dir: string;
@@ -61,7 +61,7 @@ describe('scripts/setup.sh', () => {
   });
 
   it('as root, installs exactly the missing Debian packages', async () => {
-    const result = await setup({ present: ['docker-registry', 'moto_server'], root: true, freshModules: true });
+    const result = await setup({ present: ['docker-registry', 'ctr', 'chromium', 'moto_server'], root: true, freshModules: true });
     expect(result.code).toBe(0);
     expect(result.calls).toEqual(['apt-get update -qq', 'policy-rc.d: exit 101', 'apt-get install -y -qq skopeo umoci podman', 'policy-rc.d: exit 101']);
     // ...and puts things back: no policy-rc.d is left behind.
@@ -69,9 +69,9 @@ describe('scripts/setup.sh', () => {
   });
 
   it('not as root, names what is missing and fails, installing nothing', async () => {
-    const result = await setup({ present: ['skopeo', 'umoci', 'moto_server'], root: false, freshModules: true });
+    const result = await setup({ present: ['skopeo', 'umoci', 'ctr', 'moto_server'], root: false, freshModules: true });
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('apt-get install -y docker-registry podman');
+    expect(result.stderr).toContain('apt-get install -y docker-registry podman chromium');
     expect(result.calls).toEqual([]);
   });
 

@@ -23,8 +23,9 @@ export interface ViewerRequestDeps {
 
 export type ViewerRequestHandler = (event: CloudFrontRequestEvent) => Promise<CloudFrontResultResponse | CloudFrontRequest>;
 
+/** The viewer's place. `clientIp` is CloudFront's, well-formed: the lazy lookup is safe for it. */
 export function placeOf(table: RangeTable, clientIp: string): Place | null {
-  const slot = table.lookup(clientIp);
+  const slot = table.lookupClientIp(clientIp);
   return slot < 0 ? null : table.place(slot);
 }
 

@@ -1,9 +1,13 @@
 /**
  * The runtime range table: a longest-prefix match is one binary search over sorted, disjoint intervals
- * (see `intervals.ts` for how they are built). Built once per table version and shared by all requests;
- * `lookup` does not allocate.
+ * (see `intervals.ts` for how they are built), narrowed first by a 2^16-entry index on the address's top
+ * 16 bits (IPv4 and IPv6 alike), so that a search covers a handful of intervals. Built once per table
+ * version and shared by all requests; lookups do not allocate.
+ *
+ * The index is built when a table is loaded (see `top-index.ts`).
  */
-import { type Cidr, formatCidr, parseAddress } from './ip';
+import { type Cidr, formatCidr, HEAD64, parseAddress, parseClientIp } from './ip';
+import { buildTopIndex, CROWDED, type TopIndex } from './top-index';
 import { type Classification, type Intervals, NO_MATCH, type Place } from './types';
 
 export * from './types';
@@ -16,8 +20,8 @@ export const UNMATCHED = -1;
 export class RangeTable {
   private readonly v4Count: number;
   private readonly v6Count: number;
-  /** For each top byte b (and 256): the last IPv4 interval starting at or before b.0.0.0, to narrow searches. */
-  private readonly v4ByTopByte = new Uint32Array(257);
+  private readonly v4Index: TopIndex;
+  private readonly v6Index: TopIndex;
   private readonly scratch = new Uint32Array(4);
   /** Per interval slot: its classification, built on first use so that init stays cheap. */
   private readonly answers: (Classification | undefined)[] = [];
@@ -28,9 +32,13 @@ export class RangeTable {
   ) {
     this.v4Count = intervals.v4Info.length;
     this.v6Count = intervals.v6Info.length;
-    // 257 binary searches: a few microseconds at init, and each lookup then searches ~1/256 of the table.
-    for (let b = 0; b < 256; b++) this.v4ByTopByte[b] = this.searchV4Between((b << 24) >>> 0, 0, this.v4Count - 1);
-    this.v4ByTopByte[256] = this.v4Count - 1;
+    const { v4Starts, v6Starts } = intervals;
+    this.v4Index = buildTopIndex({ count: this.v4Count, top32: (i) => v4Starts[i]!, restZero: () => true });
+    this.v6Index = buildTopIndex({
+      count: this.v6Count,
+      top32: (i) => v6Starts[4 * i]!,
+      restZero: (i) => v6Starts[4 * i + 1] === 0 && v6Starts[4 * i + 2] === 0 && v6Starts[4 * i + 3] === 0,
+    });
   }
 
   /**
@@ -46,6 +54,36 @@ export class RangeTable {
       info = this.intervals.v4Info[slot]!;
     } else if (family === 6) {
       const i = this.searchV6(this.scratch);
+      info = this.intervals.v6Info[i]!;
+      slot = this.v4Count + i;
+    } else {
+      return INVALID;
+    }
+    return info === NO_MATCH ? UNMATCHED : slot;
+  }
+
+  /**
+   * `lookup` for CloudFront's `clientIp`, which is well-formed (see `parseClientIp` for what that lets us
+   * skip): an IPv6 address is searched by its first 64 bits, and the rest of its text is parsed only when
+   * an interval starts inside that /64. Same answers as `lookup` for every well-formed address; text that
+   * is not one may get an answer instead of `INVALID`, so untrusted text goes to `lookup`.
+   */
+  lookupClientIp(text: string): number {
+    const out = this.scratch;
+    const kind = parseClientIp(text, out);
+    let slot: number;
+    let info: number;
+    if (kind === 4) {
+      slot = this.searchV4(out[0]!);
+      info = this.intervals.v4Info[slot]!;
+    } else if (kind === HEAD64 || kind === 6) {
+      let i = this.searchV6Head(out[0]!, out[1]!);
+      const starts = this.intervals.v6Starts;
+      // Interval i starts at or before the address's /64; if it starts inside it, the low bits decide.
+      if (starts[4 * i] === out[0] && starts[4 * i + 1] === out[1] && (starts[4 * i + 2] !== 0 || starts[4 * i + 3] !== 0)) {
+        if (kind === HEAD64 && parseAddress(text, out) !== 6) return INVALID;
+        while (this.v6StartAfter(i, out)) i--;
+      }
       info = this.intervals.v6Info[i]!;
       slot = this.v4Count + i;
     } else {
@@ -94,13 +132,18 @@ export class RangeTable {
   }
 
   private searchV4(address: number): number {
-    const top = address >>> 24;
-    return this.searchV4Between(address, this.v4ByTopByte[top]!, this.v4ByTopByte[top + 1]!);
-  }
-
-  /** Largest i in [lo, hi] with starts[i] <= address (starts[lo] <= address holds). */
-  private searchV4Between(address: number, lo: number, hi: number): number {
+    const { first, crowded, secondAt, secondShift, second } = this.v4Index;
+    const top = address >>> 16;
+    let lo = first[top]!;
+    let hi = first[top + 1]!;
+    if (hi - lo > CROWDED) {
+      const k = crowded[top]! - 1;
+      const at = secondAt[k]! + ((address & 0xffff) >>> secondShift[k]!);
+      lo = second[at]!;
+      hi = second[at + 1]!;
+    }
     const starts = this.intervals.v4Starts;
+    // Largest i in [lo, hi] with starts[i] <= address (starts[lo] <= address holds).
     while (lo < hi) {
       const mid = (lo + hi + 1) >>> 1;
       if (starts[mid]! <= address) lo = mid;
@@ -109,25 +152,41 @@ export class RangeTable {
     return lo;
   }
 
-  private searchV6(words: Uint32Array): number {
+  /** The last IPv6 interval whose start's first 64 bits are at or before (a0, a1). */
+  private searchV6Head(a0: number, a1: number): number {
+    const { first, crowded, secondAt, secondShift, second } = this.v6Index;
+    const top = a0 >>> 16;
+    let lo = first[top]!;
+    let hi = first[top + 1]!;
+    if (hi - lo > CROWDED) {
+      const k = crowded[top]! - 1;
+      const at = secondAt[k]! + ((a0 & 0xffff) >>> secondShift[k]!);
+      lo = second[at]!;
+      hi = second[at + 1]!;
+    }
     const starts = this.intervals.v6Starts;
-    const a0 = words[0]!;
-    const a1 = words[1]!;
-    const a2 = words[2]!;
-    const a3 = words[3]!;
-    let lo = 0;
-    let hi = this.v6Count - 1;
     while (lo < hi) {
       const mid = (lo + hi + 1) >>> 1;
-      const k = mid << 2;
-      let notAfter: boolean;
-      if (starts[k] !== a0) notAfter = starts[k]! < a0;
-      else if (starts[k + 1] !== a1) notAfter = starts[k + 1]! < a1;
-      else if (starts[k + 2] !== a2) notAfter = starts[k + 2]! < a2;
-      else notAfter = starts[k + 3]! <= a3;
-      if (notAfter) lo = mid;
+      const s0 = starts[mid << 2]!;
+      if (s0 < a0 || (s0 === a0 && starts[(mid << 2) + 1]! <= a1)) lo = mid;
       else hi = mid - 1;
     }
     return lo;
+  }
+
+  /** Whether IPv6 interval i starts after the address in `words` (all 128 bits). */
+  private v6StartAfter(i: number, words: Uint32Array): boolean {
+    const starts = this.intervals.v6Starts;
+    const k = i << 2;
+    for (let w = 0; w < 4; w++) {
+      if (starts[k + w] !== words[w]) return starts[k + w]! > words[w]!;
+    }
+    return false;
+  }
+
+  private searchV6(words: Uint32Array): number {
+    let i = this.searchV6Head(words[0]!, words[1]!);
+    while (this.v6StartAfter(i, words)) i--;
+    return i;
   }
 }

@@ -2,14 +2,24 @@
  * The fast table must agree with the brute-force reference (ipaddr.js parsing, a linear scan) on every
  * address: on the real snapshot near every kind of boundary, and on random tables built to stress the
  * interval sweep (deep nesting, shared starts, prefixes of both clouds inside each other).
+ * The edge's lazy lookup (`lookupClientIp`, IPv6 read by its first 64 bits) must find the same slot as the
+ * strict one on every well-formed address, including those whose /64 holds an interval boundary.
  */
 import fc from 'fast-check';
+import ipaddr from 'ipaddr.js';
 import { type Cidr, formatCidr, formatV4, formatV6, topMask } from '../../../layers/net/ip';
 import { loadTable } from '../../../layers/net/load';
 import { ReferenceClassifier } from '../../../layers/net/reference';
 import { compileRanges } from '../../../layers/ranges/compile';
 import type { AwsFeed, GcpFeed } from '../../../layers/ranges/feeds';
+import type { RangeTable } from '../../../layers/net/table';
 import { snapshot } from '../../support/snapshot';
+
+/** Both lookups of the table agree with each other, and the table's answer with the reference. */
+function expectAgreement(table: RangeTable, reference: ReferenceClassifier, ip: string): void {
+  expect(table.classify(ip)).toEqual(reference.classify(ip));
+  expect(table.lookupClientIp(ip)).toBe(table.lookup(ip));
+}
 
 /** An address at `offset` from the first (offset >= 0) or last (offset < 0) address of `cidr`. */
 function addressNear(cidr: Cidr, fromEnd: boolean, offset: number): string {
@@ -39,7 +49,7 @@ describe('the snapshot table agrees with the reference classifier', () => {
         const cidr = entries[index]!.cidr;
         let ip = addressNear(cidr, fromEnd, offset);
         if (mapped && cidr.family === 4) ip = `::ffff:${ip}`;
-        expect(table.classify(ip)).toEqual(reference.classify(ip));
+        expectAgreement(table, reference, ip);
       }),
       { numRuns: 3000 },
     );
@@ -49,7 +59,7 @@ describe('the snapshot table agrees with the reference classifier', () => {
     fc.assert(
       fc.property(fc.nat(0xffffffff), (value) => {
         const ip = formatV4(value);
-        expect(table.classify(ip)).toEqual(reference.classify(ip));
+        expectAgreement(table, reference, ip);
       }),
       { numRuns: 1000 },
     );
@@ -60,7 +70,7 @@ describe('the snapshot table agrees with the reference classifier', () => {
     fc.assert(
       fc.property(fc.constantFrom(...firstWords), fc.nat(0xffff), fc.array(fc.nat(0xffffffff), { minLength: 3, maxLength: 3 }), (w0, jitter, rest) => {
         const ip = formatV6([(w0 ^ (jitter & 0xff)) >>> 0, ...rest]);
-        expect(table.classify(ip)).toEqual(reference.classify(ip));
+        expectAgreement(table, reference, ip);
       }),
       { numRuns: 1000 },
     );
@@ -110,7 +120,7 @@ describe('random tables agree with the reference classifier', () => {
           for (const [index, fromEnd, offset] of probes) {
             const entry = compiled.data.entries[index % compiled.data.entries.length]!;
             const ip = addressNear(entry.cidr, fromEnd, offset);
-            expect(table.classify(ip)).toEqual(reference.classify(ip));
+            expectAgreement(table, reference, ip);
           }
         },
       ),

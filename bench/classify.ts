@@ -1,17 +1,26 @@
 /**
- * Classification speed: ns per lookup of a text address (parsing included) against the snapshot table,
- * next to the baseline, an ipaddr.js linear scan over the same prefixes (the brute-force reference), in
- * the same run. Workload: 70% IPv4 / 30% IPv6, half of the addresses inside AWS space.
- * Also: edge module init time (fresh processes loading the bundled viewer function) and its zip size.
+ * Classification speed (ns per lookup, against an ipaddr.js scan) and the edge's cold start and zip size.
+ *
+ * ns per lookup of a text address (parsing included) against the snapshot table, the edge's lazy lookup
+ * (`lookupClientIp`) and the strict one (`lookup`, for untrusted text), next to the baseline, an ipaddr.js
+ * linear scan over the same prefixes (the brute-force reference), in the same run. Workload: 70% IPv4 /
+ * 30% IPv6, half of the addresses inside AWS space.
+ * Also: the table's load time (decode + index build, first load in this process and warm), edge module
+ * init time (fresh processes loading the bundled viewer function, against a trivial bundle in the same
+ * runs) and its zip size.
  *
  *   npx tsx bench/classify.ts
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatV4, formatV6, topMask } from '../layers/net/ip';
-import { snapshot } from '../test/support/snapshot';
+import { loadTable } from '../layers/net/load';
+import { compileRanges } from '../layers/ranges/compile';
+import { parseAwsFeed, parseGcpFeed } from '../layers/ranges/feeds';
+import { DATA, snapshot } from '../test/support/snapshot';
+import { record } from './results';
 import { buildStage } from '../tools/build';
 import { lambdaNode } from '../tools/runtime';
 
@@ -64,7 +73,25 @@ function nsPerOp(addresses: string[], classify: (ip: string) => unknown, rounds:
   return best;
 }
 
+/** Table load (decode without the structural walk, as the edge does, plus the index build): first in this process, then warm. */
+function loadTimes(): { firstMs: number; warmMs: number } {
+  const bytes = compileRanges({
+    aws: parseAwsFeed(readFileSync(join(DATA, 'aws-ip-ranges.json'), 'utf8')),
+    gcp: parseGcpFeed(readFileSync(join(DATA, 'gcp-cloud.json'), 'utf8')),
+  }).bytes;
+  const time = () => {
+    const start = process.hrtime.bigint();
+    loadTable(bytes, { check: false });
+    return Number(process.hrtime.bigint() - start) / 1e6;
+  };
+  const firstMs = time();
+  const warm: number[] = [];
+  for (let i = 0; i < 50; i++) warm.push(time());
+  return { firstMs, warmMs: warm.sort((a, b) => a - b)[25]! };
+}
+
 async function main() {
+  const load = loadTimes();
   const { table, reference, compiled } = snapshot();
   const addresses = workload(200_000);
   let sink = 0;
@@ -73,6 +100,11 @@ async function main() {
   };
   nsPerOp(addresses, fast, 3); // warm up
   const fastNs = nsPerOp(addresses, fast, 10);
+  const strict = (ip: string) => {
+    sink += table.lookup(ip);
+  };
+  nsPerOp(addresses, strict, 3);
+  const strictNs = nsPerOp(addresses, strict, 10);
   const sample = addresses.slice(0, 2_000);
   const baselineNs = nsPerOp(sample, (ip) => reference.classify(ip), 2);
   const inside = addresses.filter((ip) => table.classify(ip)?.cloud === 'aws').length / addresses.length;
@@ -82,6 +114,9 @@ async function main() {
   const built = await buildStage({ stage: 'prod', outDir, only: ['edge-viewer-request', 'edge-origin-request'] });
   const viewer = built.functions['edge-viewer-request']!;
   writeFileSync(join(outDir, 'warm.js'), 'exports.warm = true;\n');
+  // The trivial bundle: a viewer-request function that passes every request on, nothing else.
+  const trivial = join(outDir, 'trivial.js');
+  writeFileSync(trivial, 'exports.handler = async (event) => event.Records[0].cf.request;\n');
   // Module init, measured the way Lambda pays it: a fresh process whose module loader is warm (the runtime
   // has loaded its own code) requires the handler file. The origin-request function, a few lines of
   // code, is the baseline measured in the same runs: this machine's speed drifts by 2x over minutes.
@@ -92,9 +127,11 @@ async function main() {
   };
   const inits: number[] = [];
   const baselineInits: number[] = [];
+  const trivialInits: number[] = [];
   for (let i = 0; i < 21; i++) {
     inits.push(initOf(viewer.file));
     baselineInits.push(initOf(built.functions['edge-origin-request']!.file));
+    trivialInits.push(initOf(trivial));
   }
   const sortedMedian = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   rmSync(outDir, { recursive: true, force: true });
@@ -108,19 +145,39 @@ async function main() {
     awsShare: Number(inside.toFixed(3)),
     prefixes: compiled.data.entries.length,
     nsPerLookup: Number(fastNs.toFixed(1)),
+    lookup: 'RangeTable.lookupClientIp (the edge\'s, for CloudFront\'s well-formed clientIp)',
+    strictNsPerLookup: Number(strictNs.toFixed(1)),
+    strictLookup: 'RangeTable.lookup (every character validated: CLI, access logs)',
     baseline: 'ipaddr.js linear scan (layers/net/reference.ts)',
     baselineNsPerLookup: Math.round(baselineNs),
     speedup: Math.round(baselineNs / fastNs),
+    strictSpeedup: Math.round(baselineNs / strictNs),
+    tableLoadMsFirst: Number(load.firstMs.toFixed(3)),
+    tableLoadMsWarm: Number(load.warmMs.toFixed(3)),
     edgeInitMsMedian: Number(sortedMedian(inits).toFixed(2)),
     edgeInitMsMin: Number(Math.min(...inits).toFixed(2)),
     edgeInitBaseline: 'edge-origin-request module init (3.6 KB bundle), same runs',
     edgeInitBaselineMsMedian: Number(sortedMedian(baselineInits).toFixed(2)),
     edgeInitVsBaseline: Number((sortedMedian(inits) / sortedMedian(baselineInits)).toFixed(2)),
+    edgeInitTrivialMsMedian: Number(sortedMedian(trivialInits).toFixed(2)),
+    edgeInitVsTrivial: Number((sortedMedian(inits) / sortedMedian(trivialInits)).toFixed(2)),
     edgeViewerZippedBytes: viewer.zippedBytes,
     edgeOriginZippedBytes: built.functions['edge-origin-request']!.zippedBytes,
     tableBytes: compiled.bytes.length,
   };
   console.log(JSON.stringify(result, null, 2));
+  record('classify', {
+    nsPerLookup: result.nsPerLookup,
+    speedupVsIpaddr: result.speedup,
+    strictNsPerLookup: result.strictNsPerLookup,
+    strictSpeedupVsIpaddr: result.strictSpeedup,
+    tableLoadMsFirst: result.tableLoadMsFirst,
+  });
+  record('edge', {
+    coldInitMs: result.edgeInitMsMedian,
+    coldInitVsTrivial: result.edgeInitVsTrivial,
+    zipBytes: result.edgeViewerZippedBytes,
+  });
   if (sink === 0.5) console.log(sink); // keep the loop observable
 }
 

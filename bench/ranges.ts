@@ -24,6 +24,7 @@ import { AwsFeedSchema, parseAwsFeed, parseGcpFeed } from '../layers/ranges/feed
 import { describeTable, sha256Hex, tableKey } from '../layers/ranges/pointer';
 import { createRangeRefresher } from '../layers/ranges/refresh';
 import { startServer } from '../test/support/http';
+import { record } from './results';
 
 const ROOT = join(__dirname, '..');
 const AWS = join(ROOT, 'data/aws-ip-ranges.json');
@@ -192,6 +193,7 @@ async function main() {
     edgeRefresh: await refreshCost(),
   };
   console.log(JSON.stringify(result, null, 2));
+  record('ranges', { compileMs: result.warm.compileMs, awsPlusGcpTotalMs: result.warm.awsPlusGcpTotalMs, coldAwsTotalMs: round(cold.awsTotal!) });
 }
 
 main().catch((error) => {

@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../local/ports';
 import { ROOT } from '../tools/build';
+import { record } from './results';
 
 const sh = promisify(execFile);
 const RUNS = Number(process.argv[2] ?? 7);
@@ -181,6 +182,9 @@ async function main() {
   await stopCommand(running!);
 
   process.stdout.write(`${JSON.stringify(figures, null, 2)}\n`);
+  const pulls = figures.pull as { throughStack: Record<string, { ratio: number }> };
+  // The pull through the stack over the same pull straight from the registry (1.0 = no cost).
+  record('pull', { vsDirect: pulls.throughStack.internetClient!.ratio, euWest1VsDirect: pulls.throughStack.euWest1Client!.ratio });
 }
 
 main()

@@ -6,11 +6,15 @@
  *   0  "RETB"   4  u8 version | u8 0 | u16 0   8  u32 header bytes   12 u32 IPv4 intervals   16 u32 IPv6 intervals
  *   20 u32 0   24 header: UTF-8 JSON {"metadata": {...}, "places": [["aws", "us-east-1"], ...]} | padding to 4
  *   v4 starts (u32 each) | v6 starts (4 x u32 each) | v4 info (u16 each) | v6 info (u16 each) | padding to 4
+ *   index (format 2, see top-index.ts): u32 v4 second levels | u32 v4 second entries | the same for v6 |
+ *   v4 first (2^16 + 1 x u32) | v6 first | v4 secondAt (u32) | v6 secondAt | v4 second (u32) | v6 second |
+ *   v4 crowded (2^16 x u16) | v6 crowded | v4 secondShift (u8) | v6 secondShift | padding to 4
  *
- * The AWS + GCP feeds (18,000 entries, 5 MB of JSON) become 160 KB, 62 KB deflated. Integrity is the
- * publisher's job (a SHA-256 in the pointer object); `decodeTable` checks structure and bounds and never
- * trusts a length it has not compared with the bytes it has.
+ * The AWS + GCP feeds (18,000 entries, 5 MB of JSON) become 1 MB, 78 KB deflated (the index is 860 KB of
+ * it, 16 KB deflated). Integrity is the publisher's job (a SHA-256 in the pointer object); `decodeTable`
+ * checks structure and bounds and never trusts a length it has not compared with the bytes it has.
  */
+import { buildTableIndex, type TableIndex, type TopIndex } from './top-index';
 import { CLOUDS, type Intervals, MAX_PLACES, NO_MATCH, type Place } from './types';
 
 // One decoder for every table: constructing one costs more than decoding a header with it.
@@ -18,7 +22,8 @@ let decoder: InstanceType<typeof TextDecoder> | undefined;
 const textDecoder = () => (decoder ??= new TextDecoder('utf-8', { fatal: true }));
 
 const MAGIC = 0x42544552; // "RETB" read as a little-endian u32
-export const TABLE_FORMAT_VERSION = 1;
+/** 2: the lookup index is stored after the intervals. */
+export const TABLE_FORMAT_VERSION = 2;
 const HEADER_BYTES = 24;
 
 /** What a table says about where it came from (feed sync tokens and dates, overlay size). */
@@ -28,11 +33,20 @@ export interface DecodedTable {
   metadata: TableMetadata;
   places: Place[];
   intervals: Intervals;
+  index: TableIndex;
 }
 
 const pad4 = (n: number) => (n + 3) & ~3;
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+const FIRST_ENTRIES = (1 << 16) + 1;
+const CROWDED_ENTRIES = 1 << 16;
+
+/** Bytes of the index section, from its four counts (second levels and entries per family). */
+const indexBytes = (k4: number, m4: number, k6: number, m6: number) =>
+  pad4(16 + 2 * 4 * FIRST_ENTRIES + 4 * (k4 + k6) + 4 * (m4 + m6) + 2 * 2 * CROWDED_ENTRIES + k4 + k6);
 
 export function encodeTable(metadata: TableMetadata, places: readonly Place[], intervals: Intervals): Uint8Array {
+  if (!LITTLE_ENDIAN) throw new Error('range tables are little-endian; this machine is not');
   for (const place of places) {
     if (!CLOUDS.includes(place.cloud) || !isRegionName(place.region)) throw new Error(`place ${place.cloud} "${place.region}" cannot be encoded`);
   }
@@ -40,7 +54,9 @@ export function encodeTable(metadata: TableMetadata, places: readonly Place[], i
   const n4 = intervals.v4Info.length;
   const n6 = intervals.v6Info.length;
   const arraysAt = pad4(HEADER_BYTES + header.length);
-  const total = pad4(arraysAt + 4 * n4 + 16 * n6 + 2 * n4 + 2 * n6);
+  const indexAt = pad4(arraysAt + 4 * n4 + 16 * n6 + 2 * n4 + 2 * n6);
+  const { v4, v6 } = buildTableIndex(intervals);
+  const total = indexAt + indexBytes(v4.secondAt.length, v4.second.length, v6.secondAt.length, v6.second.length);
   const out = new Uint8Array(total);
   const view = new DataView(out.buffer);
   view.setUint32(0, MAGIC, true);
@@ -50,12 +66,25 @@ export function encodeTable(metadata: TableMetadata, places: readonly Place[], i
   view.setUint32(16, n6, true);
   out.set(header, HEADER_BYTES);
   let at = arraysAt;
-  const put32 = (values: Uint32Array) => values.forEach((v) => ((view.setUint32(at, v, true), (at += 4))));
-  const put16 = (values: Uint16Array) => values.forEach((v) => ((view.setUint16(at, v, true), (at += 2))));
+  // The arrays as they sit in memory (this machine is little-endian, as decodeTable requires).
+  const put = (values: Uint32Array | Uint16Array) => {
+    out.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength), at);
+    at += values.byteLength;
+  };
+  const put32 = put;
+  const put16 = put;
   put32(intervals.v4Starts);
   put32(intervals.v6Starts);
   put16(intervals.v4Info);
   put16(intervals.v6Info);
+  at = indexAt;
+  put32(Uint32Array.of(v4.secondAt.length, v4.second.length, v6.secondAt.length, v6.second.length));
+  for (const part of ['first', 'secondAt', 'second'] as const) for (const family of [v4, v6]) put32(family[part]);
+  for (const family of [v4, v6]) put16(family.crowded);
+  for (const family of [v4, v6]) {
+    out.set(family.secondShift, at);
+    at += family.secondShift.length;
+  }
   return out;
 }
 
@@ -63,7 +92,6 @@ function isRegionName(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0 && value.length <= 64;
 }
 
-const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /**
  * Reads a table. With `check` (for tables from the network) it also walks the intervals: sorted, places
@@ -82,7 +110,10 @@ export function decodeTable(input: Uint8Array, { check = true } = {}): DecodedTa
   const n4 = view.getUint32(12, true);
   const n6 = view.getUint32(16, true);
   const arraysAt = pad4(HEADER_BYTES + headerLength);
-  const expected = pad4(arraysAt + 4 * n4 + 16 * n6 + 2 * n4 + 2 * n6);
+  const indexAt = pad4(arraysAt + 4 * n4 + 16 * n6 + 2 * n4 + 2 * n6);
+  if (indexAt + 16 > bytes.length) throw new Error(`range table is ${bytes.length} bytes, its header says more than ${indexAt + 16}`);
+  const [k4, m4, k6, m6] = [0, 4, 8, 12].map((offset) => view.getUint32(indexAt + offset, true)) as [number, number, number, number];
+  const expected = indexAt + indexBytes(k4, m4, k6, m6);
   if (expected !== bytes.length) throw new Error(`range table is ${bytes.length} bytes, its header says ${expected}`);
   if (n4 === 0 || n6 === 0) throw new Error('range table has an empty address family');
 
@@ -110,8 +141,37 @@ export function decodeTable(input: Uint8Array, { check = true } = {}): DecodedTa
     v4Info: new Uint16Array(bytes.buffer, base + 4 * n4 + 16 * n6, n4),
     v6Info: new Uint16Array(bytes.buffer, base + 4 * n4 + 16 * n6 + 2 * n4, n6),
   };
-  if (check) checkIntervals(intervals, placeCount);
-  return { metadata: metadata as TableMetadata, places, intervals };
+  let at = bytes.byteOffset + indexAt + 16;
+  const take32 = (count: number) => {
+    const array = new Uint32Array(bytes.buffer, at, count);
+    at += 4 * count;
+    return array;
+  };
+  const [first4, first6, secondAt4, secondAt6, second4, second6] = [FIRST_ENTRIES, FIRST_ENTRIES, k4, k6, m4, m6].map(take32) as Uint32Array[];
+  const crowded4 = new Uint16Array(bytes.buffer, at, CROWDED_ENTRIES);
+  const crowded6 = new Uint16Array(bytes.buffer, at + 2 * CROWDED_ENTRIES, CROWDED_ENTRIES);
+  at += 4 * CROWDED_ENTRIES;
+  const index: TableIndex = {
+    v4: { first: first4!, crowded: crowded4, secondAt: secondAt4!, secondShift: new Uint8Array(bytes.buffer, at, k4), second: second4! },
+    v6: { first: first6!, crowded: crowded6, secondAt: secondAt6!, secondShift: new Uint8Array(bytes.buffer, at + k4, k6), second: second6! },
+  };
+  if (check) {
+    checkIntervals(intervals, placeCount);
+    // The index follows from the intervals: it must be exactly the one they give.
+    const rebuilt = buildTableIndex(intervals);
+    if (!sameIndex(index.v4, rebuilt.v4)) throw new Error('range table IPv4 index does not match its intervals');
+    if (!sameIndex(index.v6, rebuilt.v6)) throw new Error('range table IPv6 index does not match its intervals');
+  }
+  return { metadata: metadata as TableMetadata, places, intervals, index };
+}
+
+function sameIndex(a: TopIndex, b: TopIndex): boolean {
+  const same = (x: ArrayLike<number>, y: ArrayLike<number>) => {
+    if (x.length !== y.length) return false;
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return false;
+    return true;
+  };
+  return same(a.first, b.first) && same(a.crowded, b.crowded) && same(a.secondAt, b.secondAt) && same(a.secondShift, b.secondShift) && same(a.second, b.second);
 }
 
 function checkIntervals(t: Intervals, placeCount: number): void {

@@ -9,5 +9,5 @@ export interface LoadedTable {
 /** Decodes a table in the wire format and builds its lookup structure. */
 export function loadTable(bytes: Uint8Array, options: { check?: boolean } = {}): LoadedTable {
   const decoded = decodeTable(bytes, options);
-  return { table: new RangeTable(decoded.places, decoded.intervals), metadata: decoded.metadata };
+  return { table: new RangeTable(decoded.places, decoded.intervals, decoded.index), metadata: decoded.metadata };
 }

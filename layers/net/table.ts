@@ -4,10 +4,10 @@
  * 16 bits (IPv4 and IPv6 alike), so that a search covers a handful of intervals. Built once per table
  * version and shared by all requests; lookups do not allocate.
  *
- * The index is built when a table is loaded (see `top-index.ts`).
+ * The index is computed when a table is compiled and stored in it (see `top-index.ts`, `codec.ts`).
  */
 import { type Cidr, formatCidr, HEAD64, parseAddress, parseClientIp } from './ip';
-import { buildTopIndex, CROWDED, type TopIndex } from './top-index';
+import { buildTableIndex, CROWDED, type TableIndex, type TopIndex } from './top-index';
 import { type Classification, type Intervals, NO_MATCH, type Place } from './types';
 
 export * from './types';
@@ -26,19 +26,16 @@ export class RangeTable {
   /** Per interval slot: its classification, built on first use so that init stays cheap. */
   private readonly answers: (Classification | undefined)[] = [];
 
+  /** `index` is the one stored in the table file (see codec.ts); without it, it is built here. */
   constructor(
     readonly places: readonly Place[],
     private readonly intervals: Intervals,
+    index: TableIndex = buildTableIndex(intervals),
   ) {
     this.v4Count = intervals.v4Info.length;
     this.v6Count = intervals.v6Info.length;
-    const { v4Starts, v6Starts } = intervals;
-    this.v4Index = buildTopIndex({ count: this.v4Count, top32: (i) => v4Starts[i]!, restZero: () => true });
-    this.v6Index = buildTopIndex({
-      count: this.v6Count,
-      top32: (i) => v6Starts[4 * i]!,
-      restZero: (i) => v6Starts[4 * i + 1] === 0 && v6Starts[4 * i + 2] === 0 && v6Starts[4 * i + 3] === 0,
-    });
+    this.v4Index = index.v4;
+    this.v6Index = index.v6;
   }
 
   /**

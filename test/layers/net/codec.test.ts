@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { decodeTable, encodeTable } from '../../../layers/net/codec';
 import { loadTable } from '../../../layers/net/load';
+import { RangeTable } from '../../../layers/net/table';
 import { snapshot } from '../../support/snapshot';
 
 describe('the range table wire format', () => {
@@ -44,6 +45,23 @@ describe('the range table wire format', () => {
     return (24 + view.getUint32(8, true) + 3) & ~3;
   };
 
+  /** Where the stored index starts (after the intervals) and its first-level IPv4 array. */
+  const indexAt = () => {
+    const view = new DataView(compiled.bytes.buffer, compiled.bytes.byteOffset);
+    const n4 = view.getUint32(12, true);
+    const n6 = view.getUint32(16, true);
+    return (arraysAt() + 4 * n4 + 16 * n6 + 2 * n4 + 2 * n6 + 3) & ~3;
+  };
+
+  test('stores the lookup index, which loads as views: the same lookups as an index built from the intervals', () => {
+    const decoded = decodeTable(compiled.bytes, { check: false });
+    expect(decoded.index.v4.first.buffer).toBe(decoded.intervals.v4Starts.buffer);
+    expect(decoded.index.v4.first.length).toBe(65537);
+    expect(decoded.index.v6.second.length).toBeGreaterThan(0);
+    const rebuilt = new RangeTable(decoded.places, decoded.intervals);
+    for (const ip of ['3.4.12.4', '64.252.81.7', '2600:1f18::1', '2406:daba:f000::1', '8.8.8.8']) expect(loadTable(compiled.bytes).table.lookup(ip)).toBe(rebuilt.lookup(ip));
+  });
+
   test.each<[string, (b: Uint8Array, v: DataView) => void, RegExp]>([
     ['a wrong magic', (b) => (b[0] = 0x58), /bad magic/],
     ['an unknown format version', (b) => (b[4] = 9), /format 9 is not supported/],
@@ -53,6 +71,9 @@ describe('the range table wire format', () => {
     ['metadata that is not an object', (b) => replaceText(b, '{"metadata":{', '{"metadata":[{'.slice(0, 13)), /header is not valid JSON|metadata is not an object/],
     ['IPv4 intervals out of order', (_b, v) => v.setUint32(arraysAt() + 8, 0, true), /IPv4 interval 2 is out of order/],
     ['an interval naming a place that does not exist', (_b, v) => v.setUint16(arraysAt() + 4 * v.getUint32(12, true) + 16 * v.getUint32(16, true), 250, true), /IPv4 interval 0 is invalid/],
+    ['an IPv4 index entry that does not follow from the intervals', (_b, v) => v.setUint32(indexAt() + 16 + 4 * 0x0304, 7, true), /IPv4 index does not match/],
+    ['an IPv6 second level that does not follow from the intervals', (b) => (b[b.length - 8] ^= 1), /index does not match|range table/],
+    ['index counts that disagree with the size', (_b, v) => v.setUint32(indexAt() + 4, v.getUint32(indexAt() + 4, true) + 1, true), /header says/],
   ])('refuses %s', (_name, edit, message) => {
     expect(corrupt(edit)).toThrow(message);
   });

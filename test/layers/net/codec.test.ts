@@ -72,7 +72,16 @@ describe('the range table wire format', () => {
     ['IPv4 intervals out of order', (_b, v) => v.setUint32(arraysAt() + 8, 0, true), /IPv4 interval 2 is out of order/],
     ['an interval naming a place that does not exist', (_b, v) => v.setUint16(arraysAt() + 4 * v.getUint32(12, true) + 16 * v.getUint32(16, true), 250, true), /IPv4 interval 0 is invalid/],
     ['an IPv4 index entry that does not follow from the intervals', (_b, v) => v.setUint32(indexAt() + 16 + 4 * 0x0304, 7, true), /IPv4 index does not match/],
-    ['an IPv6 second level that does not follow from the intervals', (b) => (b[b.length - 8] = b[b.length - 8]! ^ 1), /index does not match|range table/],
+    [
+      'an IPv6 second-level entry that does not follow from the intervals',
+      (_b, v) => {
+        const at = indexAt();
+        const [k4, m4, k6] = [0, 4, 8].map((o) => v.getUint32(at + o, true)) as [number, number, number];
+        const v6Second = at + 16 + 2 * 4 * 65537 + 4 * (k4 + k6) + 4 * m4;
+        v.setUint32(v6Second + 4, v.getUint32(v6Second + 4, true) + 1, true);
+      },
+      /IPv6 index does not match/,
+    ],
     ['index counts that disagree with the size', (_b, v) => v.setUint32(indexAt() + 4, v.getUint32(indexAt() + 4, true) + 1, true), /header says/],
   ])('refuses %s', (_name, edit, message) => {
     expect(corrupt(edit)).toThrow(message);

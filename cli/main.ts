@@ -2,6 +2,8 @@
  * `registry-edge`: one command for operators and developers. Each subcommand lives in cli/commands/ and
  * is a thin call into layers/ or tools/.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { registerBuild } from './commands/build';
 import { registerClassify } from './commands/classify';
@@ -17,6 +19,8 @@ import { registerSync } from './commands/sync';
 export function createProgram(): Command {
   const program = new Command('registry-edge')
     .description('A cost-aware front for a container image registry (CloudFront + Lambda@Edge + S3).')
+    // The Node.js version too: the CLI runs on Lambda's (bin/registry-edge.js), and this shows which.
+    .version(`${JSON.parse(readFileSync(join(__dirname, '../package.json'), 'utf8')).version} (Node.js ${process.version})`)
     .showHelpAfterError()
     .exitOverride();
   registerClassify(program);

@@ -39,6 +39,9 @@ const alive = (pid: number) => {
 };
 
 describe('the Lambda runtime (Node.js 22) in tests and the CLI', () => {
+  const afterEachStop: (() => void)[] = [];
+  afterEach(() => afterEachStop.splice(0).forEach((stop) => stop()));
+
   test('this suite runs on Node.js 22 or newer', () => {
     expect(`jest runs on ${process.version} (${process.execPath})`).toMatch(/^jest runs on v(2[2-9]|[3-9]\d)\./);
   });
@@ -72,8 +75,11 @@ describe('the Lambda runtime (Node.js 22) in tests and the CLI', () => {
   });
 
   test('stopping the CLI it was started as stops the re-run one too (no orphan left running)', async () => {
-    // `classify -` waits for standard input, which stays open: a command that runs until stopped.
-    const parent = spawn(node!, [BIN, 'classify', '-'], { stdio: ['pipe', 'ignore', 'ignore'] });
+    // `classify -` waits for standard input, here a pipe that `sleep` holds open (not this process, whose
+    // end would close when the CLI exits): a command that runs until it is stopped.
+    const holder = spawn('sleep', ['60'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    afterEachStop.push(() => holder.kill('SIGKILL'));
+    const parent = spawn(node!, [BIN, 'classify', '-'], { stdio: [holder.stdout, 'ignore', 'ignore'] });
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((done) => parent.on('exit', (code, signal) => done({ code, signal })));
     let workers: number[] = [];
     for (let i = 0; i < 200 && workers.length === 0; i++) {
@@ -84,7 +90,7 @@ describe('the Lambda runtime (Node.js 22) in tests and the CLI', () => {
     parent.kill('SIGTERM');
     const { signal } = await exited;
     expect(signal).toBe('SIGTERM');
-    for (let i = 0; i < 100 && workers.some(alive); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 40 && workers.some(alive); i++) await new Promise((r) => setTimeout(r, 50));
     expect(workers.filter(alive)).toEqual([]);
   });
 });

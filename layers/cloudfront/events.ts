@@ -20,7 +20,16 @@ const STATUS_TEXT: Record<number, string> = {
 };
 
 /** "content-type" -> "Content-Type": CloudFront keys headers by lower-case name and keeps a display `key`. */
-const displayName = (lower: string) => lower.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase());
+const displayName = (lower: string) => {
+  // Memoised: the edge writes the same few header names on every response.
+  let name = displayNames.get(lower);
+  if (name === undefined) {
+    name = lower.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase());
+    if (displayNames.size < 256) displayNames.set(lower, name);
+  }
+  return name;
+};
+const displayNames = new Map<string, string>();
 
 export function toCloudFrontHeaders(headers: Record<string, string>): CloudFrontHeaders {
   const out: CloudFrontHeaders = {};

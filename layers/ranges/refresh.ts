@@ -64,8 +64,11 @@ export interface RefreshStatus {
 
 export interface RangeRefresher {
   table(): RangeTable;
-  /** Starts a refresh when one is due and waits for one in flight, at most the budget. Never throws. */
-  beforeRequest(): Promise<void>;
+  /**
+   * Starts a refresh when one is due and waits for one in flight, at most the budget. Never throws.
+   * Returns nothing when there is nothing to wait for (most requests), so that they await nothing.
+   */
+  beforeRequest(): Promise<void> | undefined;
   status(): RefreshStatus;
   /** Resolves when no refresh is in flight (tests and benchmarks). */
   idle(): Promise<void>;
@@ -202,8 +205,8 @@ export function createRangeRefresher(options: RefresherOptions): RangeRefresher 
   return {
     table: () => current.table,
 
-    async beforeRequest() {
-      if (!enabled) return;
+    beforeRequest() {
+      if (!enabled) return undefined;
       const arrived = now();
       if (inflight === null && arrived >= nextRefreshAt) {
         nextRefreshAt = arrived + refreshMs;
@@ -211,13 +214,16 @@ export function createRangeRefresher(options: RefresherOptions): RangeRefresher 
           inflight = null;
         });
       }
-      if (inflight === null) return;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const budget = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, ranges.refreshBudgetMs);
-      });
-      await Promise.race([inflight, budget]);
-      clearTimeout(timer);
+      if (inflight === null) return undefined;
+      const running = inflight;
+      return (async () => {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const budget = new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, ranges.refreshBudgetMs);
+        });
+        await Promise.race([running, budget]);
+        clearTimeout(timer);
+      })();
     },
 
     status: () => ({ source: current.source, version: current.version, metadata: current.metadata, refreshes, swaps, failures, lastError, nextRefreshAt }),

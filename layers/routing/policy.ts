@@ -122,6 +122,17 @@ export function decide(request: ViewerRequest, place: Place | null, config: Edge
   }
 }
 
+/** Per configuration, each region's bucket URL: filled in once, not on every blob request. */
+const bucketBases = new WeakMap<EdgeConfig, Map<string, string>>();
+
+function bucketBase(config: EdgeConfig, region: string, bucket: string): string {
+  let bases = bucketBases.get(config);
+  if (bases === undefined) bucketBases.set(config, (bases = new Map()));
+  let base = bases.get(region);
+  if (base === undefined) bases.set(region, (base = bucketUrl(config.publicEndpoint, bucket, region)));
+  return base;
+}
+
 function decideBlob(path: Extract<RegistryPath, { kind: 'blob' }>, querystring: string, place: Place | null, config: EdgeConfig): Decision {
   const forward: Forward = { action: 'forward', uri: `/${config.blobPrefix}${path.digest}`, querystring };
   const { action, region } = blobActionFor(place, config);
@@ -129,7 +140,7 @@ function decideBlob(path: Extract<RegistryPath, { kind: 'blob' }>, querystring: 
   if (action === 'cloudfront' || region === undefined) return forward;
   const bucket = config.buckets[region];
   if (bucket === undefined) return forward;
-  const url = `${bucketUrl(config.publicEndpoint, bucket, region)}/${config.blobPrefix}${path.digest}`;
+  const url = `${bucketBase(config, region, bucket)}/${config.blobPrefix}${path.digest}`;
   const redirect: Redirect = { action: 'redirect', status: 307, location: withQuery(url, querystring) };
   // Never send a client to a blob that is not there: replication may lag a new push by a few seconds.
   if (config.verify.enabled) redirect.verify = { url, fallback: forward };

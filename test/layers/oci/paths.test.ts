@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { parseRegistryPath } from '../../../layers/oci/paths';
 
 const sha256 = `sha256:${'a'.repeat(64)}`;
@@ -54,5 +55,65 @@ describe('parseRegistryPath', () => {
     ['/v2/pause/manifests/ünïcode', 400, 'NAME_INVALID'],
   ])('%j is refused with %i %s', (uri, status, code) => {
     expect(parseRegistryPath(uri)).toMatchObject({ status, code });
+  });
+});
+
+/**
+ * The grammar as it was written with regular expressions (before the hot path read it by hand): the
+ * hand-written parser must give the same answer on every path, valid or not.
+ */
+describe('parseRegistryPath agrees with the regular-expression grammar', () => {
+  const COMPONENT = '[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*';
+  const NAME = new RegExp(`^${COMPONENT}(?:/${COMPONENT})*$`);
+  const TAG = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
+  const ANY_DIGEST = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
+  const BLOB_DIGEST = /^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
+  const PATH_CHARS = /^[A-Za-z0-9/._:=+-]*$/;
+  /** What the old parser answered: the kind and fields, or the error status and code. */
+  function reference(uri: string): unknown {
+    if (uri.length === 0 || uri.length > 2048) return [400, 'UNSUPPORTED'];
+    if (uri.includes('%')) return [400, 'NAME_INVALID'];
+    if (!PATH_CHARS.test(uri)) return [400, 'NAME_INVALID'];
+    if (uri === '/') return { kind: 'root' };
+    if (uri === '/v2' || uri === '/v2/') return { kind: 'base' };
+    if (!uri.startsWith('/v2/')) return [404, 'UNSUPPORTED'];
+    const rest = uri.slice(4);
+    if (rest === '_catalog') return { kind: 'catalog' };
+    if (rest.split('/').some((s) => s === '' || s === '.' || s === '..')) return [400, 'NAME_INVALID'];
+    const tail = /^(.+)\/(blobs|manifests|referrers)\/([^/]+)$/.exec(rest) ?? /^(.+)\/(tags)\/(list)$/.exec(rest);
+    if (!tail) return [404, 'UNSUPPORTED'];
+    const [, name, kind, last] = tail as unknown as [string, string, string, string];
+    if (!(name.length <= 255 && NAME.test(name))) return [400, 'NAME_INVALID'];
+    if (kind === 'blobs') return BLOB_DIGEST.test(last) ? { kind: 'blob', name, digest: last } : [400, 'DIGEST_INVALID'];
+    if (kind === 'manifests') return TAG.test(last) || ANY_DIGEST.test(last) ? { kind: 'manifest', name, reference: last } : [400, 'UNSUPPORTED'];
+    if (kind === 'referrers') return ANY_DIGEST.test(last) ? { kind: 'referrers', name, digest: last } : [400, 'DIGEST_INVALID'];
+    return { kind: 'tags', name };
+  }
+  const actual = (uri: string): unknown => {
+    const parsed = parseRegistryPath(uri) as { status?: number; code?: string };
+    return parsed.status !== undefined ? [parsed.status, parsed.code] : parsed;
+  };
+
+  // Paths built from the pieces that matter: segments that look like kinds, digests near valid, dots.
+  const hex = (n: number) => fc.string({ unit: fc.constantFrom(...'0123456789abcdefA'), minLength: n, maxLength: n });
+  const segment = fc.oneof(
+    fc.constantFrom('', '.', '..', '...', 'blobs', 'manifests', 'referrers', 'tags', 'list', '_catalog', 'v2', 'a', 'pause', 'my-org', 'x__y', 'Up', 'a.b', 'a..b'),
+    fc.tuple(fc.constantFrom('sha256:', 'sha512:', 'sha384:', 'SHA256:', 'sha256'), fc.oneof(hex(64), hex(128), hex(63))).map(([a, b]) => a + b),
+    fc.string({ unit: fc.constantFrom(...'abz09._-:+=/%A'), maxLength: 8 }),
+  );
+  const loose = fc.tuple(fc.constantFrom('/v2/', '/v2', '/', '/v3/', ''), fc.array(segment, { maxLength: 6 })).map(([head, parts]) => head + parts.join('/'));
+  // And requests of the right shape, with the reference and the name near valid.
+  const shaped = fc
+    .tuple(fc.array(segment, { minLength: 0, maxLength: 3 }), fc.constantFrom('blobs', 'manifests', 'referrers', 'tags'), segment)
+    .map(([name, kind, last]) => `/v2/${name.join('/')}/${kind}/${last}`);
+  const uri = fc.oneof(loose, shaped);
+
+  test('on random paths near the grammar', () => {
+    fc.assert(
+      fc.property(uri, (path) => {
+        expect(actual(path)).toEqual(reference(path));
+      }),
+      { numRuns: 5000 },
+    );
   });
 });

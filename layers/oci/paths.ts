@@ -18,7 +18,8 @@ export type RegistryPath =
 
 /** One path component of a repository name, per the spec. */
 const COMPONENT = '[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*';
-const NAME = new RegExp(`^${COMPONENT}(?:/${COMPONENT})*$`);
+/** The grammar `isRepositoryName` reads (kept as the specification's text). */
+export const NAME = new RegExp(`^${COMPONENT}(?:/${COMPONENT})*$`);
 const TAG = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
 /** Any digest the grammar allows (references to manifests go upstream, which knows more algorithms). */
 const ANY_DIGEST = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
@@ -57,8 +58,25 @@ function hasBadSegment(path: string): boolean {
   }
 }
 
+/**
+ * The spec's name grammar (`NAME` above), read by hand: every request passes here, and the expression's
+ * nested repetitions cost several times this loop. Per character, what may follow what: a separator
+ * ("." , "_", "__", a run of "-") or a "/" only after a letter or digit, and a letter or digit at the end.
+ */
 export function isRepositoryName(text: string): boolean {
-  return text.length <= MAX_NAME_LENGTH && NAME.test(text);
+  if (typeof text !== 'string' || text.length > MAX_NAME_LENGTH) return false;
+  // 0: a component starts, 1: after a letter or digit, 2: after ".", 3: after "_", 4: after "__", 5: after "-".
+  let state = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57)) state = 1;
+    else if (c === 46 /* . */ && state === 1) state = 2;
+    else if (c === 95 /* _ */ && (state === 1 || state === 3)) state = state === 1 ? 3 : 4;
+    else if (c === 45 /* - */ && (state === 1 || state === 5)) state = 5;
+    else if (c === 47 /* / */ && state === 1) state = 0;
+    else return false;
+  }
+  return state === 1;
 }
 
 /**

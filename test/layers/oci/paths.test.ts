@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { parseRegistryPath } from '../../../layers/oci/paths';
+import { isRepositoryName, NAME, parseRegistryPath } from '../../../layers/oci/paths';
 
 const sha256 = `sha256:${'a'.repeat(64)}`;
 const sha512 = `sha512:${'0123456789abcdef'.repeat(8)}`;
@@ -116,4 +116,18 @@ describe('parseRegistryPath agrees with the regular-expression grammar', () => {
       { numRuns: 5000 },
     );
   });
+});
+
+describe('isRepositoryName reads the specification\'s grammar', () => {
+  const name = fc.string({ unit: fc.constantFrom(...'ab09._-/A_'), maxLength: 12 });
+  test('on random names', () => {
+    fc.assert(
+      fc.property(name, (text) => {
+        expect(isRepositoryName(text)).toBe(NAME.test(text));
+      }),
+      { numRuns: 20000 },
+    );
+  });
+  test.each(['a__b', 'a---b', 'a.b/c_d', 'x'])('%s is a name', (text) => expect(isRepositoryName(text)).toBe(true));
+  test.each(['a___b', 'a._b', 'a/', '/a', 'a//b', '-a', 'a-', 'A', '', 'a'.repeat(256)])('%j is not a name', (text) => expect(isRepositoryName(text)).toBe(false));
 });

@@ -2,7 +2,9 @@
  * Should a freshly compiled table replace the published one? The rules a table must pass after its feeds
  * passed their schemas and every CIDR parsed (feeds.ts, compile.ts):
  *
- * - its version must be newer than the published one (same or older: nothing to do, and that is fine);
+ * - its version must be newer than the published one (same or older: nothing to do, and that is fine),
+ *   except that the same version in an older wire format is published again in this build's format (else
+ *   edges of this build, which read only their format, would wait for the next feed change);
  * - no feed may lose more than `maxShrink` of its prefixes at once (a truncated or half-empty feed looks
  *   valid to a schema and would send whole regions to the wrong place);
  * - a feed that moves back while the other moves forward is refused too (a stale copy of one feed).
@@ -10,6 +12,7 @@
  * `force` lifts the last two, never the first: an edge never takes an older table anyway.
  * Regions the topology does not know are reported, not refused (AWS opens regions before we hear of them).
  */
+import { TABLE_FORMAT_VERSION } from '../net/codec';
 import { findRegion } from '../topology/regions';
 import type { CompiledRanges } from './compile';
 import { pointerVersion, type RangePointer } from './pointer';
@@ -35,6 +38,7 @@ export function judgeUpdate(compiled: Pick<CompiledRanges, 'metadata' | 'stats'>
   const next = versionOf(compiled.metadata)!;
   const current = pointerVersion(published);
   const order = compareVersions(next, current);
+  if (order === 'same' && published.tableFormat !== TABLE_FORMAT_VERSION) return { verdict: 'publish' };
   if (order === 'same') return { verdict: 'unchanged', reason: 'same', message: `${describe(next)} is already published` };
   if (order === 'older') return { verdict: 'unchanged', reason: 'older', message: `${describe(next)} is older than the published ${describe(current)}` };
 

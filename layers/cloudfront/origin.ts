@@ -12,6 +12,13 @@ import { bucketUrl, type EdgeConfig } from '../config/edge';
 import type { CloudFrontRequest, CloudFrontRequestEvent } from './events';
 
 export const ORIGIN_ROLE_HEADER = 'x-registry-edge-origin';
+/**
+ * The repository a blob request named, set by the viewer-request function on requests it forwards. The
+ * blob behaviour's origin request policy forwards it (so origin-request and origin-response functions see
+ * it) while its cache policy leaves it out of the key: one cached copy of a blob serves every repository,
+ * and the origin-response function can still build the upstream URL of the repository that was asked.
+ */
+export const REPOSITORY_HEADER = 'x-registry-edge-repository';
 
 export interface OriginRequestDeps {
   config: EdgeConfig;

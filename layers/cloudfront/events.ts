@@ -5,6 +5,7 @@
  */
 import type { CloudFrontHeaders, CloudFrontRequest, CloudFrontRequestEvent, CloudFrontResultResponse } from 'aws-lambda';
 import type { Decision } from '../routing/policy';
+import { REPOSITORY_HEADER } from './origin';
 
 export type { CloudFrontHeaders, CloudFrontRequest, CloudFrontRequestEvent, CloudFrontResultResponse };
 
@@ -58,8 +59,10 @@ export function applyDecision(decision: Decision, request: CloudFrontRequest): C
       return response;
     }
     case 'forward': {
-      // Client credentials mean nothing to S3 and must not reach the cache key or the origin.
-      const { authorization: _dropped, ...headers } = request.headers ?? {};
+      // Client credentials mean nothing to S3 and must not reach the cache key or the origin. The
+      // repository header is always ours (a client's own is replaced), from the already-checked path.
+      const { authorization: _dropped, [REPOSITORY_HEADER]: _theirs, ...headers } = request.headers ?? {};
+      headers[REPOSITORY_HEADER] = [{ key: REPOSITORY_HEADER, value: decision.repository }];
       return { ...request, uri: decision.uri, querystring: decision.querystring, headers };
     }
   }

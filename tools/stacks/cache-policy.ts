@@ -17,9 +17,10 @@
  * the answers also say `no-store`. 5xx: never cached, the next try may succeed.
  */
 import { REPOSITORY_HEADER } from '../../layers/cloudfront/origin';
+import { BLOB_MAX_AGE_SECONDS } from '../../layers/cloudfront/origin-response';
 import type { Json } from './cloudformation';
 
-const YEAR = 365 * 24 * 3600;
+const YEAR = BLOB_MAX_AGE_SECONDS;
 
 export interface BlobCacheSettings {
   /** Seconds: CachePolicyConfig MinTTL / DefaultTTL / MaxTTL. */
@@ -43,10 +44,8 @@ export const BLOB_CACHE: BlobCacheSettings = {
   errorCachingMinTtl: { 403: 0, 404: 0, 500: 0, 502: 0, 503: 0, 504: 0 },
 };
 
-/** The Cache-Control the origin-response function gives a blob it serves: immutable, addressed by digest. */
-export const BLOB_CACHE_CONTROL = `public, max-age=${YEAR}, immutable`;
-/** The Cache-Control of answers that must never be cached (the fallback 307, generated errors). */
-export const NO_STORE = 'no-store, no-cache, max-age=0, private';
+/** The Cache-Control the origin-response function gives a blob (200/206), and its never-cached answers'. */
+export { BLOB_CACHE_CONTROL, NO_STORE } from '../../layers/cloudfront/origin-response';
 
 /** CloudFormation's CachePolicyConfig, without Name and Comment. */
 export function cachePolicyConfig(settings: BlobCacheSettings = BLOB_CACHE): Record<string, Json> {

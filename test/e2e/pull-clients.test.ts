@@ -7,6 +7,7 @@
  *   stack's relays, as they cannot choose their source address.
  *
  * - containerd (`ctr images pull --plain-http --all-platforms`), every content digest re-hashed;
+ * - podman (which checks every digest itself);
  * - docker-registry as a pull-through cache whose remote is the front, pulled from with skopeo;
  * - a blob download cut half way and resumed with Range, on each path (CloudFront miss and hit, S3
  *   redirect, upstream);
@@ -14,7 +15,7 @@
  *   BLOB_UNKNOWN), and a second pull through CloudFront that is all cache hits.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,11 +24,12 @@ import type { AccessLogEntry } from '../../local/cloudfront/emulator';
 import { standardLogLine } from '../../local/cloudfront/standard-log';
 import { type Containerd, startContainerd } from '../../local/containerd';
 import { freePort } from '../../local/ports';
+import { requireTool } from '../../local/processes';
 import { type Registry, startRegistry } from '../../local/registry';
 import { type Stack, startStack } from '../../local/stack';
 import { CLOUDFRONT_LOG_FIELDS } from '../../layers/costs/access-log';
 import { follow, send, sha256 } from './support/client';
-import { readSkopeoDir, runLine } from './support/tools';
+import { hostArchitecture, readSkopeoDir, run, runLine } from './support/tools';
 
 const EDGE_REGION = 'eu-west-1';
 
@@ -204,6 +206,31 @@ describe('pulls with every client, from every place', () => {
       const requests = blobRequests(from, '127.0.0.1');
       expect(requests.map((r) => r.resultType)).toEqual(requests.map(() => 'Hit'));
       expect(requests.length).toBe(stack.image.blobs.length);
+    }, 120_000);
+  });
+
+  describe('podman', () => {
+    it.each(PLACES)('from $name: the image it stores is the demo image for this platform', async (place) => {
+      const podman = requireTool('podman', 'podman');
+      const root = join(work, `podman-${place.address}`);
+      mkdirSync(root, { recursive: true });
+      const registriesConf = join(root, 'registries.conf');
+      const host = via(place.address);
+      writeFileSync(registriesConf, `unqualified-search-registries = []\n[[registry]]\nlocation = "${host}"\ninsecure = true\n`);
+      const env = { ...process.env, CONTAINERS_REGISTRIES_CONF: registriesConf };
+      const base = ['--root', join(root, 'storage'), '--runroot', join(root, 'run'), '--storage-driver', 'vfs', '--cgroup-manager', 'cgroupfs', '--events-backend', 'none'];
+      const from = log.length;
+      try {
+        const pulled = await run(podman, [...base, 'pull', '--quiet', `${host}/${stack.image.reference}`], env);
+        expect([pulled.code, pulled.stderr]).toEqual([0, '']);
+        const hostImage = stack.image.manifests.find((m) => m.platform.architecture === hostArchitecture)!;
+        // podman names an image by its config digest, which it checked, as every layer's.
+        expect(pulled.stdout.trim()).toBe(hostImage.config.digest.slice('sha256:'.length));
+        expectRouted(place, blobRequests(from, place.address));
+        expect(blobRequests(from, place.address).filter((r) => r.status < 400)).toHaveLength(1 + hostImage.layers.length);
+      } finally {
+        await run(podman, [...base, 'system', 'reset', '--force'], env);
+      }
     }, 120_000);
   });
 

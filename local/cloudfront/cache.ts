@@ -13,9 +13,14 @@
  * - The key: the path after the viewer-request function, plus the query strings, headers and cookies the
  *   cache policy names (the blob behaviour names none: one copy serves every repository).
  *
+ * - Ranges ("How CloudFront processes partial requests"): a range is served from the whole object when
+ *   that is cached, or from a cached part that contains it; a part the origin answered (206) is kept for
+ *   later requests, under the same TTL rules as the whole object.
+ *
  * Bounded in bytes, least recently used out first. Not emulated: request collapsing (two concurrent
- * misses both go to the origin), serving a stale object when the origin answers 5xx, partial objects
- * (a 206 is passed through, not stored: see the emulator for what a Range miss does).
+ * misses both go to the origin), serving a stale object when the origin answers 5xx, the larger range
+ * CloudFront may ask the origin for (AWS does not say how much larger: the emulator asks for what the
+ * viewer asked for), joining cached parts into a larger one.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { CloudFrontRequest } from '../../layers/cloudfront/events';
@@ -40,6 +45,16 @@ export interface CachedObject {
   /** Milliseconds (the cache's clock). */
   storedAt: number;
   expiresAt: number;
+  /** A part of the object (an origin's 206): the bytes `body` holds, of `total`. */
+  part?: { start: number; end: number; total: number };
+}
+
+/** What a cached part covers, from its Content-Range (`bytes 0-99/1234`), or null. */
+export function partOf(contentRange: string | string[] | undefined): CachedObject['part'] | null {
+  const match = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(String(([] as string[]).concat(contentRange ?? [])[0] ?? '').trim());
+  if (!match) return null;
+  const [start, end, total] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  return start <= end && end < total ? { start, end, total } : null;
 }
 
 /** Cache-Control directives, lower-case names; a directive without a value maps to ''. */
@@ -82,8 +97,8 @@ export function ttlOf(status: number, headers: IncomingHttpHeaders, behaviour: C
     const ttl = Math.min(noStore ? min : Math.max(asked ?? 0, min), behaviour.maxTtl);
     return ttl > 0 ? ttl : null;
   }
-  // Partial content is never a whole object; 304 and 1xx carry none.
-  if (status < 200 || status === 206 || status === 304) return null;
+  // 304 and 1xx carry no object (a 206 is a part of one, kept like it).
+  if (status < 200 || status === 304) return null;
   if (noStore) return behaviour.minTtl > 0 ? behaviour.minTtl : null;
   const ttl = asked === undefined ? behaviour.defaultTtl : Math.min(Math.max(asked, behaviour.minTtl), behaviour.maxTtl);
   return ttl > 0 ? ttl : null;
@@ -162,7 +177,9 @@ export class EdgeCache {
   readonly maxBytes: number;
   readonly now: () => number;
   // A Map iterates in insertion order: re-inserting on every hit keeps the least recently used first.
+  // Parts live in the same map, under `<key>\n#<start>-<end>`, indexed by their object's key.
   private readonly objects = new Map<string, CachedObject>();
+  private readonly parts = new Map<string, Set<string>>();
   private bytes = 0;
   private counts = { hits: 0, misses: 0, stored: 0, evicted: 0 };
 
@@ -177,24 +194,52 @@ export class EdgeCache {
     return cacheKeyOf(request, this.behaviour.key);
   }
 
-  /** The fresh object under `key`, counted as a hit, or undefined (a miss); an expired one is dropped. */
-  lookup(key: string): CachedObject | undefined {
-    const object = this.objects.get(key);
-    if (object && object.expiresAt > this.now()) {
-      this.objects.delete(key);
-      this.objects.set(key, object);
-      this.counts.hits += 1;
-      return object;
+  /**
+   * The fresh object under `key`, counted as a hit, or undefined (a miss); an expired one is dropped.
+   * For a viewer Range (and its If-Range), a cached part that holds all of the range will do too.
+   */
+  lookup(key: string, viewer: { range?: string | undefined; ifRange?: string | undefined } = {}): CachedObject | undefined {
+    const found = this.fresh(key) ?? (viewer.range ? this.partFor(key, viewer.range, viewer.ifRange) : undefined);
+    if (!found) {
+      this.counts.misses += 1;
+      return undefined;
     }
-    if (object) this.remove(key);
-    this.counts.misses += 1;
+    const [at, object] = found;
+    this.objects.delete(at);
+    this.objects.set(at, object);
+    this.counts.hits += 1;
+    return object;
+  }
+
+  private fresh(at: string): [string, CachedObject] | undefined {
+    const object = this.objects.get(at);
+    if (object && object.expiresAt > this.now()) return [at, object];
+    if (object) this.remove(at);
     return undefined;
   }
 
-  /** Whether a fresh object is held under `key` (no counting, no reordering). */
+  private partFor(key: string, range: string, ifRange: string | undefined): [string, CachedObject] | undefined {
+    for (const at of [...(this.parts.get(key) ?? [])]) {
+      const found = this.fresh(at);
+      if (!found) continue;
+      const { part, headers } = found[1];
+      // If-Range naming another version asks for the whole object, which a part cannot give.
+      if (ifRange !== undefined && ifRange !== headers.etag) continue;
+      const wanted = rangeOf(range, part!.total);
+      if (wanted.kind === 'partial' && wanted.start >= part!.start && wanted.end <= part!.end) return found;
+    }
+    return undefined;
+  }
+
+  /** Whether a fresh whole object is held under `key` (no counting, no reordering). */
   has(key: string): boolean {
     const object = this.objects.get(key);
     return object !== undefined && object.expiresAt > this.now();
+  }
+
+  /** How many fresh parts of the object under `key` are held. */
+  partsOf(key: string): number {
+    return [...(this.parts.get(key) ?? [])].filter((at) => this.has(at)).length;
   }
 
   /**
@@ -203,18 +248,26 @@ export class EdgeCache {
    */
   store(key: string, answer: { status: number; statusMessage: string; headers: IncomingHttpHeaders; body: Buffer }): CachedObject | null {
     const now = this.now();
-    const ttl = ttlOf(answer.status, answer.headers, this.behaviour, now);
+    const part = answer.status === 206 ? partOf(answer.headers['content-range']) : undefined;
+    if (part === null || (part && part.end - part.start + 1 !== answer.body.length)) return null;
+    // A part lives as long as its whole object would.
+    const ttl = ttlOf(part ? 200 : answer.status, answer.headers, this.behaviour, now);
     if (ttl === null) return null;
-    const object: CachedObject = { ...answer, storedAt: now, expiresAt: now + ttl * 1000 };
+    const object: CachedObject = { ...answer, storedAt: now, expiresAt: now + ttl * 1000, ...(part ? { part } : {}) };
     const size = sizeOf(object);
     if (size > this.maxBytes) return null;
-    if (this.objects.has(key)) this.remove(key);
+    const at = part ? `${key}\n#${part.start}-${part.end}` : key;
+    if (this.objects.has(at)) this.remove(at);
     for (const [oldest] of this.objects) {
       if (this.bytes + size <= this.maxBytes) break;
       this.remove(oldest);
       this.counts.evicted += 1;
     }
-    this.objects.set(key, object);
+    this.objects.set(at, object);
+    if (part) {
+      const parts = this.parts.get(key) ?? new Set<string>();
+      this.parts.set(key, parts.add(at));
+    }
     this.bytes += size;
     this.counts.stored += 1;
     return object;
@@ -240,10 +293,17 @@ export class EdgeCache {
     return { ...this.counts, objects: this.objects.size, bytes: this.bytes };
   }
 
-  private remove(key: string) {
-    const object = this.objects.get(key);
+  private remove(at: string) {
+    const object = this.objects.get(at);
     if (!object) return;
-    this.objects.delete(key);
+    this.objects.delete(at);
     this.bytes -= sizeOf(object);
+    const mark = at.lastIndexOf('\n#');
+    if (object.part && mark > 0) {
+      const key = at.slice(0, mark);
+      const parts = this.parts.get(key);
+      parts?.delete(at);
+      if (parts?.size === 0) this.parts.delete(key);
+    }
   }
 }

@@ -1,6 +1,7 @@
 /**
  * A response served from the emulated edge cache: the stored object, or the part of it a Range asks for
- * (CloudFront serves ranges of a cached object itself), or 304 when the viewer already holds it. The
+ * (CloudFront serves ranges of a cached object, or of a cached part that holds them, itself), or 304 when
+ * the viewer already holds it. The
  * origin and its functions are not involved: a hit runs no origin-request or origin-response function.
  */
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
@@ -28,6 +29,14 @@ export function hitResponse(object: CachedObject, viewer: IncomingHttpHeaders, n
   const headers: OutgoingHttpHeaders = { ...object.headers, age: String(Math.max(0, Math.floor((nowMs - object.storedAt) / 1000))) };
   const etag = first(object.headers.etag);
   const whole = { status: object.status, statusMessage: object.statusMessage, headers: { ...headers, 'content-length': object.body.length }, body: object.body };
+  const { part } = object;
+  if (part) {
+    // The cache hands out a part only for a range inside it (EdgeCache.lookup).
+    const wanted = rangeOf(first(viewer.range), part.total);
+    if (wanted.kind !== 'partial' || wanted.start < part.start || wanted.end > part.end) throw new Error(`the cached part ${part.start}-${part.end} does not hold the range ${String(viewer.range)}`);
+    const body = object.body.subarray(wanted.start - part.start, wanted.end - part.start + 1);
+    return { status: 206, statusMessage: 'Partial Content', headers: { ...headers, 'content-range': `bytes ${wanted.start}-${wanted.end}/${part.total}`, 'content-length': body.length }, body };
+  }
   if (object.status !== 200) return whole;
   const ifNoneMatch = first(viewer['if-none-match']);
   if (ifNoneMatch !== undefined && matchesEtag(ifNoneMatch, etag)) {

@@ -268,14 +268,18 @@ describe('pulls with every client, from every place', () => {
       return { hops: rest.map((h) => h.status), edge: entry(rest[0]!) };
     };
 
-    it('through CloudFront, not cached: the Range goes to the bucket, and the part is not stored', async () => {
+    it('through CloudFront, not cached: the Range goes to the bucket, and the part it brings is kept', async () => {
       // The edge may have had the whole blob from the bucket before the viewer hung up (then it is
       // cached, as on CloudFront): invalidate, so the Range is a miss.
       const invalidate = () => void stack.emulator.cache!.invalidate([blobKey(payload.digest)]);
       invalidate();
       const { hops, edge } = await resume('127.0.0.1', invalidate);
-      expect([hops, edge.resultType, edge.origins.map((o) => o.status)]).toEqual([[206], 'Miss', [206]]);
-      expect(stack.emulator.cache!.has(blobKey(payload.digest))).toBe(false);
+      expect([hops, edge.resultType, edge.origins.map((o) => o.status), edge.cached]).toEqual([[206], 'Miss', [206], true]);
+      expect([stack.emulator.cache!.has(blobKey(payload.digest)), stack.emulator.cache!.partsOf(blobKey(payload.digest))]).toEqual([false, 1]);
+      // The next client resuming at the same offset is served from the cache (the part, or the whole blob
+      // if its cut download reached the edge in full).
+      const again = await resume('127.0.9.10');
+      expect([again.hops, again.edge.resultType, again.edge.origins]).toEqual([[206], 'Hit', []]);
     });
 
     it('through CloudFront, cached: the range is served from the edge cache', async () => {

@@ -24,7 +24,7 @@ describe('ttlOf: how long CloudFront keeps an answer', () => {
     ['307 without Cache-Control: DefaultTTL', blob, 307, {}, YEAR],
     ['200 Expires a minute after Date', blob, 200, { date: 'Tue, 01 Dec 2026 10:00:00 GMT', expires: 'Tue, 01 Dec 2026 10:01:00 GMT' }, 60],
     ['200 Expires that is not a date: expired', blob, 200, { expires: '0' }, null],
-    ['206 partial content: never', blob, 206, {}, null],
+    ['206 (a part): as its whole object would be', blob, 206, { 'cache-control': 'max-age=60' }, 60],
     ['304: never', blob, 304, {}, null],
     ['404, ErrorCachingMinTTL 0 (the blob behaviour): not cached', blob, 404, {}, null],
     ['403, ErrorCachingMinTTL 0, even with max-age: the larger, 60', blob, 403, { 'cache-control': 'max-age=60' }, 60],
@@ -135,6 +135,25 @@ describe('EdgeCache', () => {
     expect(cache.invalidate(['/containers/images/sha256:aa'])).toBe(1);
     expect(cache.invalidate(['/containers/*'])).toBe(1);
     expect(cache.stats().objects).toBe(1);
+  });
+
+  it('keeps parts (206) apart from the whole object, and finds one for a range inside it', () => {
+    const cache = new EdgeCache({ behaviour: blob, maxBytes: 10_000 });
+    const part = (start: number, end: number, total = 100, etag = '"e"') => ({ status: 206, statusMessage: 'Partial Content', headers: { etag, 'content-range': `bytes ${start}-${end}/${total}` }, body: Buffer.alloc(end - start + 1, 7) });
+    expect(cache.store('k', part(10, 19))).toMatchObject({ part: { start: 10, end: 19, total: 100 } });
+    expect(cache.has('k')).toBe(false);
+    expect(cache.partsOf('k')).toBe(1);
+    expect(cache.lookup('k')).toBeUndefined(); // no Range: the whole object, which is not there
+    expect(cache.lookup('k', { range: 'bytes=12-15' })?.part).toEqual({ start: 10, end: 19, total: 100 });
+    expect(cache.lookup('k', { range: 'bytes=12-25' })).toBeUndefined();
+    expect(cache.lookup('k', { range: 'bytes=12-15', ifRange: '"other"' })).toBeUndefined();
+    expect(cache.lookup('k', { range: 'bytes=12-15', ifRange: '"e"' })).toBeDefined();
+    // A Content-Range that does not match the body, or is not a byte range, is not kept.
+    expect(cache.store('k', { ...part(0, 9), body: Buffer.alloc(5) })).toBeNull();
+    expect(cache.store('k', { ...part(0, 9), headers: { 'content-range': 'bytes */100' } })).toBeNull();
+    expect(cache.invalidate(['k'])).toBe(1);
+    expect(cache.partsOf('k')).toBe(0);
+    expect(cache.stats()).toMatchObject({ objects: 0, bytes: 0 });
   });
 
   it('refuses a size that is not a whole number of bytes', () => {

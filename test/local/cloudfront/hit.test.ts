@@ -33,6 +33,13 @@ describe('hitResponse: what the edge sends from a cached object', () => {
     expect([hit.status, hit.body.toString(), hit.headers['content-length']]).toEqual([404, '{"errors":[]}', 13]);
   });
 
+  it('a range from a cached part: the bytes at the right offset, with the whole size', () => {
+    const part = object({ status: 206, statusMessage: 'Partial Content', body: Buffer.from('abcdefghij'), part: { start: 100, end: 109, total: 1000 } });
+    const hit = hitResponse(part, { range: 'bytes=102-104' }, 1_000_000);
+    expect([hit.status, hit.body.toString(), hit.headers['content-range'], hit.headers['content-length']]).toEqual([206, 'cde', 'bytes 102-104/1000', 3]);
+    expect(() => hitResponse(part, { range: 'bytes=0-1' }, 1_000_000)).toThrow(/does not hold the range/);
+  });
+
   it('a 304 carries no body headers', () => {
     const hit = hitResponse(object(), { 'if-none-match': '*' }, 1_000_000);
     expect(hit.headers['content-length']).toBeUndefined();

@@ -33,6 +33,7 @@ import { pipeline } from 'node:stream';
 import type { CloudFrontRequest } from '../../layers/cloudfront/events';
 import { EdgeCache, type CacheBehaviour } from './cache';
 import { hitResponse } from './hit';
+import { collectForCache, lowerCased, toOutgoing } from './http-parts';
 import { EdgeLambda, type Invocation } from './lambda';
 import { createOriginAgents, fetchFromOrigin } from './origin-fetch';
 import { type EdgeEventType, FAILOVER_METHODS, FAILOVER_STATUSES, type FunctionLimits, LIMITS } from './rules';
@@ -136,23 +137,6 @@ export const DEFAULT_FORWARD_HEADERS = ['range', 'if-match', 'if-none-match', 'i
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'trailer', 'te']);
 
 const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout' };
-
-/** [name, value] pairs as Node's outgoing headers, repeated names kept as lists. */
-function toOutgoing(pairs: readonly [string, string][]): OutgoingHttpHeaders {
-  const out: OutgoingHttpHeaders = {};
-  for (const [name, value] of pairs) {
-    const existing = out[name];
-    out[name] = existing === undefined ? value : ([] as string[]).concat(existing as string | string[], value);
-  }
-  return out;
-}
-
-/** Outgoing headers with lower-case names, for storing and for the cache's TTL rules. */
-function lowerCased(headers: OutgoingHttpHeaders): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) if (value !== undefined) out[name.toLowerCase()] = Array.isArray(value) ? value.map(String) : String(value);
-  return out;
-}
 
 /** What a standard log line records of a response's headers (any spelling of their names). */
 function responseSummary(headers: OutgoingHttpHeaders): AccessLogEntry['response'] {
@@ -489,26 +473,4 @@ export async function startCloudFrontEmulator(options: EmulatorOptions): Promise
       await stopLambdas();
     },
   };
-}
-
-/**
- * Gathers a body as it streams to the viewer, for the cache: `done` gets it once the origin has sent all
- * of it (as many bytes as its Content-Length said), never a body cut short or larger than `maxBytes`.
- */
-function collectForCache(body: IncomingMessage, maxBytes: number, done: (bytes: Buffer) => void): void {
-  const chunks: Buffer[] = [];
-  let length = 0;
-  let keeping = true;
-  body.on('data', (chunk: Buffer) => {
-    if (!keeping) return;
-    length += chunk.length;
-    if (length > maxBytes) {
-      keeping = false;
-      chunks.length = 0;
-    } else chunks.push(chunk);
-  });
-  body.once('end', () => {
-    const declared = body.headers['content-length'];
-    if (keeping && body.complete && (declared === undefined || Number(declared) === length)) done(Buffer.concat(chunks, length));
-  });
 }

@@ -37,6 +37,8 @@ export interface Containerd {
 export async function startContainerd(): Promise<Containerd> {
   const daemon = requireTool('containerd', 'containerd');
   const ctrCommand = requireTool('ctr', 'containerd');
+  // Without root it would fail on its first mount or chown, with a message that names neither.
+  if (process.getuid?.() !== 0) throw new Error('containerd must run as root: run the tests that pull with containerd as root (scripts/setup.sh sets up the rest)');
   // Short: a unix socket's path must fit in 108 bytes.
   const dir = mkdtempSync(join(tmpdir(), 'ctrd-'));
   const socket = join(dir, 'c.sock');

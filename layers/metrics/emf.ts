@@ -34,7 +34,7 @@ export interface AggregatorOptions {
    */
   maxDimensionSets?: number;
   now?: () => number;
-  /** Receives each EMF line; console.log by default (Lambda sends stdout to CloudWatch Logs). */
+  /** Receives each EMF line; straight to stdout by default (see `writeStdout`). */
   write?: (line: string) => void;
   /** Called just before a flush writes, to set gauges that are read rather than counted (a table's age). */
   beforeFlush?: (metrics: MetricsAggregator) => void;
@@ -82,9 +82,18 @@ export function emfDocument(namespace: string, timestamp: number, dimensions: Di
 
 const keyOf = (dimensions: Dimensions) => JSON.stringify(dimensions);
 
+/**
+ * One line on stdout, as it is. Not console.log: the Lambda Node.js runtime prefixes each console line with
+ * a timestamp, request ID and level, and CloudWatch extracts metrics only from a log event that is a
+ * JSON document from its first byte (Powertools writes to stdout directly for the same reason).
+ */
+export const writeStdout = (line: string) => {
+  process.stdout.write(`${line}\n`);
+};
+
 export function createMetricsAggregator(options: AggregatorOptions): MetricsAggregator {
   const now = options.now ?? Date.now;
-  const write = options.write ?? ((line: string) => console.log(line));
+  const write = options.write ?? writeStdout;
   const maxSets = options.maxDimensionSets ?? DEFAULT_MAX_DIMENSION_SETS;
   const base = options.baseDimensions;
   const baseKey = keyOf(base);

@@ -84,3 +84,16 @@ test('the origin function: requests by bucket region and failovers, flushed on t
   expect(total(emfPoints(lines), 'OriginRequests', { bucketRegion: 'eu-west-1', service: 'edge-origin-request', stage: 'test' })).toBe(1);
   expect(total(emfPoints(lines), 'OriginFailovers')).toBe(1);
 });
+
+test.each([
+  ['0 (a flush with every request)', 0, /edgeMetrics\.flushSeconds: Too small/],
+  ['more than a minute (counts lost with an instance grow with it)', 61, /edgeMetrics\.flushSeconds: Too big/],
+  ['a typo', undefined, /edgeMetrics: Unrecognized key: "flushSecs"/],
+])('edgeMetrics refused, naming the field: %s', (_name, flushSeconds, message) => {
+  expect(() => testConfig({ edgeMetrics: flushSeconds === undefined ? { flushSecs: 5 } : { flushSeconds } })).toThrow(message);
+});
+
+test('edgeMetrics.flushSeconds reaches the edge configuration (default 10)', () => {
+  expect(testConfig().edge.metrics).toEqual({ flushSeconds: 10 });
+  expect(testConfig({ edgeMetrics: { flushSeconds: 3 } }).edge.metrics).toEqual({ flushSeconds: 3 });
+});

@@ -80,6 +80,10 @@ export interface EdgeConfig {
     configBucket: { name: string; region: string } | null;
     pointerKey: string;
   };
+  metrics: {
+    /** Seconds between two flushes of an instance's EMF counters (layers/metrics/emf.ts). */
+    flushSeconds: number;
+  };
 }
 
 /** Fills a bucket URL template. */

@@ -175,6 +175,13 @@ export const StageConfigSchema = z.strictObject({
     })
     .refine((d) => d.aliases.length === 0 || d.certificateArn !== undefined, { message: 'aliases need a certificateArn (CloudFront serves its own certificate only for *.cloudfront.net)', path: ['aliases'] })
     .prefault({}),
+  /** The edge functions' CloudWatch metrics (EMF lines, gathered in memory between flushes). */
+  edgeMetrics: z
+    .strictObject({
+      /** Seconds between two flushes of an edge instance's counters (on the first request after them). */
+      flushSeconds: z.number().int().min(1).max(60).default(10),
+    })
+    .prefault({}),
   alarms: z
     .strictObject({
       email: z.email().optional(),
@@ -280,6 +287,7 @@ export function resolveConfig(input: unknown, source = 'configuration'): Resolve
       configBucket: { name: configBucket, region: buckets.primaryRegion },
       pointerKey: stage.ranges.pointerKey,
     },
+    metrics: { flushSeconds: stage.edgeMetrics.flushSeconds },
   };
   const redirectHosts = [
     ...new Set([

@@ -10,6 +10,12 @@ export interface BlobChecker {
   exists(url: string): Promise<boolean>;
 }
 
+/** How one check was answered (for the edge's metrics): `cached` when the answer came from memory, not a HEAD. */
+export interface CheckResult {
+  result: 'hit' | 'miss' | 'timeout' | 'error';
+  cached: boolean;
+}
+
 export interface BlobCheckerOptions {
   timeoutMs: number;
   /** The most answers kept, for each of the two caches (positive, negative). */
@@ -19,6 +25,8 @@ export interface BlobCheckerOptions {
   negativeCacheSeconds?: number;
   fetch?: typeof fetch;
   now?: () => number;
+  /** Told how each check went: 200 is a hit, 403/404 a miss, any other status or failure an error. */
+  onResult?: (result: CheckResult) => void;
 }
 
 /** A map of url -> expiry, evicting the oldest entry beyond `limit` (Map keeps insertion order). */
@@ -47,21 +55,33 @@ export function createBlobChecker(options: BlobCheckerOptions): BlobChecker {
   // Separate bounds, so a flood of requests for missing digests cannot evict the blobs known to be there.
   const present = expiringSet(options.cacheEntries, now);
   const absent = expiringSet(options.cacheEntries, now);
+  const report = options.onResult ?? (() => undefined);
 
   return {
     async exists(url: string): Promise<boolean> {
-      if (present.has(url)) return true;
-      if (absent.has(url)) return false;
+      if (present.has(url)) {
+        report({ result: 'hit', cached: true });
+        return true;
+      }
+      if (absent.has(url)) {
+        report({ result: 'miss', cached: true });
+        return false;
+      }
+      const signal = AbortSignal.timeout(options.timeoutMs);
       try {
-        const response = await doFetch(url, { method: 'HEAD', redirect: 'manual', signal: AbortSignal.timeout(options.timeoutMs) });
+        const response = await doFetch(url, { method: 'HEAD', redirect: 'manual', signal });
         if (response.status === 200) {
           present.add(url, options.cacheSeconds);
+          report({ result: 'hit', cached: false });
           return true;
         }
         // Only a definite "not there" is remembered; a 5xx or a redirect says nothing about the blob.
-        if (response.status === 403 || response.status === 404) absent.add(url, options.negativeCacheSeconds ?? 0);
+        const missing = response.status === 403 || response.status === 404;
+        if (missing) absent.add(url, options.negativeCacheSeconds ?? 0);
+        report({ result: missing ? 'miss' : 'error', cached: false });
         return false;
       } catch {
+        report({ result: signal.aborted ? 'timeout' : 'error', cached: false });
         return false;
       }
     },

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listFunctions, loadStageConfig } from '../../tools/build';
+import { EDGE_REGIONS } from '../../tools/stacks/dashboard';
 import { FAILOVER_STATUS_CODES } from '../../tools/stacks/main-stack';
 import { deployNames, isEdgeFunction } from '../../tools/stacks/names';
 import { deployableStages } from '../../tools/stacks/variables';
@@ -306,5 +307,29 @@ describe.each(STAGES.flatMap((stage) => loadStageConfig({ stage }).stage.buckets
     const alarms = ofType(template(), 'AWS::CloudWatch::Alarm').map(([, r]) => [r.Properties.MetricName, r.Properties.Dimensions[0].Value]);
     const expected = FUNCTIONS.filter(isEdgeFunction).flatMap((fn) => ['Errors', 'Throttles'].map((m) => [m, `us-east-1.registry-edge-${stage}-${fn}`]));
     expect(alarms.sort()).toEqual(expected.sort());
+  });
+});
+
+// The dashboard and the blob buckets' access logs, as osls packaged them (test/deploy/observability.test.ts
+// checks the builders in detail).
+describe.each(STAGES)('observability, %s', (stage) => {
+  test('the main stack has the stage\'s dashboard, over its distribution, with a row per edge region', () => {
+    const dashboard = only(stackOf(stage, 'main').template, 'AWS::CloudWatch::Dashboard').Properties;
+    expect(dashboard.DashboardName).toBe(`registry-edge-${stage}`);
+    const [body, variables] = dashboard.DashboardBody['Fn::Sub'] as [string, Record<string, unknown>];
+    expect(variables).toEqual({ Distribution: { Ref: 'Distribution' } });
+    const widgets = JSON.parse(body).widgets as { properties: { region?: string } }[];
+    const regions = new Set(widgets.map((w) => w.properties.region).filter(Boolean));
+    expect(regions).toEqual(new Set(EDGE_REGIONS));
+  });
+
+  test.each(loadStageConfig({ stage }).stage.buckets.regions)('regional stack %s: its blob bucket logs into its own private access-log bucket', (region) => {
+    const template = stackOf(stage, `regional-${region}`).template;
+    const logBucket = `registry-edge-${stage}-${region}-access-logs`;
+    expect(resource(template, 'BlobBucket').Properties.LoggingConfiguration).toEqual({ DestinationBucketName: { Ref: 'AccessLogBucket' }, LogFilePrefix: 's3-access/' });
+    expect(resource(template, 'AccessLogBucket').Properties.BucketName).toBe(logBucket);
+    expect(resource(template, 'AccessLogBucket').Properties.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+    const statements: Statement[] = resource(template, 'AccessLogBucketPolicy').Properties.PolicyDocument.Statement;
+    expect(statements.filter((s) => s.Effect === 'Allow').map((s) => [s.Principal, s.Action, s.Resource])).toEqual([[{ Service: 'logging.s3.amazonaws.com' }, 's3:PutObject', `arn:aws:s3:::${logBucket}/s3-access/*`]]);
   });
 });

@@ -11,6 +11,7 @@ import { bucketUrl } from '../../layers/config/edge';
 import type { ResolvedConfig } from '../../layers/config/schema';
 import { ORIGIN_ROLE_HEADER } from '../../layers/cloudfront/origin';
 import { cachePolicyConfig, customErrorResponses, originRequestPolicyConfig } from './cache-policy';
+import { dashboard, dashboardUrl } from './dashboard';
 import { alarm, alarmTopic, denyInsecureTransport, getAtt, type Json, pascal, policyDocument, ref, type Resources, type Statement } from './cloudformation';
 import { type EdgeEventType, FUNCTIONS, logStatements } from './functions';
 import { type DeployNames, deployNames, isEdgeFunction, METRICS_NAMESPACE, SERVICE_REGION } from './names';
@@ -412,6 +413,7 @@ export function mainStack(config: ResolvedConfig, functions: string[]): MainStac
     ...configBucket(names),
     ...distribution(config, names),
     ...alarms(config, names, functions),
+    ...dashboard({ config, names, functions }),
   };
   if (functions.some((fn) => FUNCTIONS[fn]!.deadLetterQueue)) {
     resources.DeadLetterQueue = {
@@ -425,6 +427,7 @@ export function mainStack(config: ResolvedConfig, functions: string[]): MainStac
     ConfigBucketName: { Value: ref('ConfigBucket') },
     AlarmTopicArn: { Description: 'Subscribe on-call tools here', Value: ref('AlarmTopic') },
     WebAclArn: { Value: getAtt('WebAcl', 'Arn') },
+    DashboardUrl: { Description: 'CloudWatch dashboard: traffic, errors, replication, and the edge by region', Value: dashboardUrl(names) },
   };
   if (resources.DeadLetterQueue) outputs.DeadLetterQueueUrl = { Value: ref('DeadLetterQueue') };
   if (names.accessLogs) {

@@ -83,7 +83,7 @@ describe('the dashboard', () => {
       const row = widgets.filter((w) => w.properties.title?.startsWith(`${region}: `));
       expect(row.map((w) => w.properties.region)).toEqual([region, region, region]);
       const searches = row.flatMap(metricNames).join('\n');
-      for (const metric of ['Decisions', 'BlobChecks', 'VerifyFallbacks', 'OriginRequests', 'OriginFailovers', 'UpstreamFallbacks', 'TableAgeSeconds', 'RangeRefreshFailures', 'RangeTableSwaps', 'TableGeneration']) {
+      for (const metric of ['Decisions', 'BlobChecks', 'VerifyFallbacks', 'OriginRequests', 'OriginFailovers', 'UpstreamFallback', 'TableAgeSeconds', 'RangeRefreshFailures', 'RangeTableSwaps', 'TableGeneration']) {
         expect(searches).toContain(`MetricName="${metric}"`);
       }
     }

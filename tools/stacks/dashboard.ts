@@ -11,6 +11,7 @@
  * traffic show no data). A region CloudFront adds later needs a line in EDGE_REGIONS and a deploy.
  */
 import type { ResolvedConfig } from '../../layers/config/schema';
+import { FALLBACK_METRIC } from '../../layers/cloudfront/origin-response';
 import { type Json, ref, type Resources } from './cloudformation';
 import { type DeployNames, METRICS_NAMESPACE, SERVICE_REGION } from './names';
 
@@ -130,7 +131,7 @@ export function dashboardBody({ config, names, functions }: DashboardOptions): s
           search('n', 'OriginRequests', ['bucketRegion', 'service', 'stage'], origin, 'Sum', 'cache miss, read from'),
           search('o', 'OriginFailovers', ['service', 'stage'], origin, 'Sum', 'origin failover'),
           // The origin-response function's 307s to the upstream registry (the blob in no bucket).
-          search('u', 'UpstreamFallbacks', ['service', 'stage'], { service: 'edge-origin-response', stage }, 'Sum', 'upstream fallback'),
+          search('u', FALLBACK_METRIC, ['service', 'stage'], { service: 'edge-origin-response', stage }, 'Sum', 'upstream fallback'),
         ],
         { ...third, x: 8 },
       ),

@@ -99,24 +99,20 @@ export function registerReconcile(program: Command): void {
     const bars = process.stderr.isTTY
       ? new MultiBar({ stream: process.stderr, hideCursor: true, clearOnComplete: true, format: ' {phase} [{bar}] {value}/{total} pairs | {eta_formatted} left' }, Presets.shades_classic)
       : undefined;
-    // Listing has no known end: a counter first, then the bar over the (blob, target) pairs.
+    // Listing and copying overlap: a line counting the keys listed while listing lasts, and under it the
+    // bar over the (blob, target) pairs found so far (its total grows until listing ends).
     let listingLine = bars?.create(0, 0, { listed: 0 }, { format: ' listing the buckets: {listed} keys' });
-    let bar: ReturnType<MultiBar['create']> | undefined;
+    const bar = bars?.create(0, 0, { phase: options.dryRun ? 'checking' : 'copying' }, { emptyOnZero: true });
+    bars?.update(); // drawn now, not at the next tick: a short run would otherwise show none
     const log = stderrLog(Boolean(options.verbose), bars ? (line) => bars.log(line) : undefined);
     const onProgress = (p: ReconcileProgress) => {
-      if (!bars) return;
-      if (p.phase === 'listing') {
-        listingLine?.update(0, { listed: p.listed });
-        return;
-      }
-      if (listingLine) {
+      if (!bars || !bar) return;
+      if (listingLine && p.listing) listingLine.update(0, { listed: p.listed });
+      if (listingLine && !p.listing) {
         bars.remove(listingLine);
         listingLine = undefined;
       }
-      if (!bar) {
-        bar = bars.create(p.total, p.done, { phase: options.dryRun ? 'checking' : 'copying' });
-        bars.update(); // drawn now, not at the next tick: a short run would otherwise show none
-      }
+      bar.setTotal(p.total);
       bar.update(p.done);
     };
     try {

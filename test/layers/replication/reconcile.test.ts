@@ -29,7 +29,7 @@ function lister(contents: Record<string, ListedObject[]>, pageSize: number) {
     for (let i = 0; i < entries.length; i += pageSize) {
       await new Promise((resolve) => setImmediate(resolve));
       const page = entries.slice(i, i + pageSize);
-      yielded[b.bucket] += page.length;
+      yielded[b.bucket] = (yielded[b.bucket] ?? 0) + page.length;
       yield page;
     }
     finished++;

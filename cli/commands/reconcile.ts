@@ -99,10 +99,12 @@ export function registerReconcile(program: Command): void {
     const bars = process.stderr.isTTY
       ? new MultiBar({ stream: process.stderr, hideCursor: true, clearOnComplete: true, format: ' {phase} [{bar}] {value}/{total} pairs | {eta_formatted} left' }, Presets.shades_classic)
       : undefined;
-    // Listing and copying overlap: a line counting the keys listed while listing lasts, and under it the
-    // bar over the (blob, target) pairs found so far (its total grows until listing ends).
+    // Listing and copying overlap: while listing lasts, a line counting the keys listed and a bar over the
+    // (blob, target) pairs found so far (no time left: the total is not known yet); then the bar over all
+    // pairs, with its estimate.
+    const phase = options.dryRun ? 'checking' : 'copying';
     let listingLine = bars?.create(0, 0, { listed: 0 }, { format: ' listing the buckets: {listed} keys' });
-    const bar = bars?.create(0, 0, { phase: options.dryRun ? 'checking' : 'copying' }, { emptyOnZero: true });
+    let bar = bars?.create(0, 0, { phase }, { format: ' {phase} [{bar}] {value}/{total} pairs so far, still listing', emptyOnZero: true });
     bars?.update(); // drawn now, not at the next tick: a short run would otherwise show none
     const log = stderrLog(Boolean(options.verbose), bars ? (line) => bars.log(line) : undefined);
     const onProgress = (p: ReconcileProgress) => {
@@ -111,6 +113,8 @@ export function registerReconcile(program: Command): void {
       if (listingLine && !p.listing) {
         bars.remove(listingLine);
         listingLine = undefined;
+        bars.remove(bar);
+        bar = bars.create(p.total, p.done, { phase });
       }
       bar.setTotal(p.total);
       bar.update(p.done);

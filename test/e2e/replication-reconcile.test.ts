@@ -158,6 +158,9 @@ describe('registry-edge reconcile', () => {
     const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
 
     expect(status).toBe(0);
+    // While listing: the keys listed, and the pairs found so far (no estimate yet); then the whole bar.
+    expect(terminal).toMatch(/listing the buckets: \d+ keys/);
+    expect(terminal).toMatch(/copying \[[█░]+\] \d+\/\d+ pairs so far, still listing/);
     expect(terminal).toMatch(/copying \[[█░]+\] \d+\/\d+ pairs/);
     expect(terminal).toMatch(/\{"checked":\d+,"copied":\d+,"skipped":\d+,"quarantined":4,"failed":0\}/);
   });

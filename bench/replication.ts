@@ -12,6 +12,11 @@
  *   2,000 and 20,000 blobs, which should be about the same: the listings are merged as streams, never held
  *   whole (against a stand-in S3 that generates its listings, bench/support/catalogue-s3.ts).
  *
+ * Reading the back-fill ratio: reconcile verifies each blob before copying it, one source HEAD per blob
+ * (shared by every target); `aws s3 sync` sends one CopyObject per blob and target and verifies nothing.
+ * moto spends about as long on a HEAD as on a copy, so one target costs us about two requests to its one;
+ * the more targets, the smaller that share (and each sync run lists the source again and starts a process).
+ *
  *   npx tsx bench/replication.ts
  */
 import { spawn } from 'node:child_process';

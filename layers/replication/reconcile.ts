@@ -35,7 +35,8 @@ export interface ReconcileOptions {
   log?: Log;
   /** Called as listing and copying progress (the CLI's progress bar). */
   onProgress?: (progress: ReconcileProgress) => void;
-  /** No new blob is started after this time (ms since the epoch); the rest is counted as deferred. */
+  /** No new blob is started after this time (ms since the epoch); the rest is counted as deferred (the
+   * listings are still read to the end, to count them: listing is cheap next to copying). */
   deadline?: number;
   now?: () => number;
   /** How a bucket is listed, page by page in S3's key order (default: ListObjectsV2). Tests count with it. */

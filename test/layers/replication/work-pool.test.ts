@@ -50,4 +50,29 @@ describe('createWorkPool', () => {
   test('refuses a size that is not a positive whole number', () => {
     expect(() => createWorkPool(0)).toThrow('concurrency must be a positive integer, not 0');
   });
+
+  test('a task that throws before its first await counts as a failed task, not a failed start', async () => {
+    const pool = createWorkPool(1);
+    await pool.start((() => {
+      throw new Error('at once');
+    }) as unknown as () => Promise<void>);
+    await expect(pool.drain()).rejects.toThrow('at once');
+  });
+
+  test('one long task does not hold up the others, and the pool keeps its bound throughout', async () => {
+    const pool = createWorkPool(2);
+    let releaseLong!: () => void;
+    await pool.start(() => new Promise<void>((resolve) => (releaseLong = resolve)));
+    let short = 0;
+    for (let i = 0; i < 1000; i++) {
+      await pool.start(async () => {
+        await tick();
+        short++;
+      });
+      expect(pool.running).toBeLessThanOrEqual(2);
+    }
+    releaseLong();
+    await pool.drain();
+    expect(short).toBe(1000);
+  });
 });

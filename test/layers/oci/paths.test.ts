@@ -20,6 +20,18 @@ describe('parseRegistryPath', () => {
     ['/v2/my-org/my_image.x__y/manifests/v1.2.3-rc_1', { kind: 'manifest', name: 'my-org/my_image.x__y', reference: 'v1.2.3-rc_1' }],
     ['/v2/pause/tags/list', { kind: 'tags', name: 'pause' }],
     [`/v2/pause/referrers/${sha256}`, { kind: 'referrers', name: 'pause', digest: sha256 }],
+    // Percent-encoded octets are decoded once (hex either case); the result is the canonical form.
+    [`/v2/pause/blobs/sha256%3A${'a'.repeat(64)}`, { kind: 'blob', name: 'pause', digest: sha256 }],
+    [`/v2/pause/blobs/sha256%3a${'a'.repeat(64)}`, { kind: 'blob', name: 'pause', digest: sha256 }],
+    [`/v2/pause/blobs/sha512%3a${'0123456789abcdef'.repeat(8)}`, { kind: 'blob', name: 'pause', digest: sha512 }],
+    [`/v2/pause/manifests/sha256%3A${'a'.repeat(64)}`, { kind: 'manifest', name: 'pause', reference: sha256 }],
+    [`/v2/pause/referrers/sha256%3A${'a'.repeat(64)}`, { kind: 'referrers', name: 'pause', digest: sha256 }],
+    ['/v2/my%2Dorg/pau%73e/tags/list', { kind: 'tags', name: 'my-org/pause' }],
+    ['/v2/pause/manifests/v1%2E0', { kind: 'manifest', name: 'pause', reference: 'v1.0' }],
+    ['/%76%32/', { kind: 'base' }],
+    // Registered algorithms are exact; others with a valid grammar are upstream's business.
+    [`/v2/pause/manifests/sha384:${'a'.repeat(96)}`, { kind: 'manifest', name: 'pause', reference: `sha384:${'a'.repeat(96)}` }],
+    [`/v2/pause/manifests/sha256+b64u:abcDEF_-`, { kind: 'manifest', name: 'pause', reference: 'sha256+b64u:abcDEF_-' }],
   ])('%s', (uri, expected) => {
     expect(parseRegistryPath(uri)).toEqual(expected);
   });
@@ -53,6 +65,32 @@ describe('parseRegistryPath', () => {
     ['', 400, 'UNSUPPORTED'],
     ['//evil.example.com/x', 404, 'UNSUPPORTED'],
     ['/v2/pause/manifests/ünïcode', 400, 'NAME_INVALID'],
+    // Encoded forms: what decoding produces must pass the same grammar.
+    [`/v2/pause/blobs/sha256%253A${'a'.repeat(64)}`, 400, 'NAME_INVALID'], // double encoding leaves a "%"
+    [`/v2/pause/blobs/sha256%3A${'A'.repeat(64)}`, 400, 'DIGEST_INVALID'], // upper-case hex, decoded
+    [`/v2/pa%00use/blobs/${sha256}`, 400, 'NAME_INVALID'],
+    [`/v2/pause/blobs/${sha256}%0D%0A`, 400, 'NAME_INVALID'],
+    [`/v2/pause%0a/blobs/${sha256}`, 400, 'NAME_INVALID'],
+    [`/v2/a/%2e%2e/b/blobs/${sha256}`, 400, 'NAME_INVALID'], // ".." after decoding
+    [`/v2/a/%2E/b/blobs/${sha256}`, 400, 'NAME_INVALID'],
+    [`/v2/%2E%2E/blobs/${sha256}`, 400, 'NAME_INVALID'],
+    [`/v2/a%2F..%2Fb/blobs/${sha256}`, 400, 'NAME_INVALID'],
+    [`/v2/a%5Cb/blobs/${sha256}`, 400, 'NAME_INVALID'], // a backslash
+    [`/v2/pause/blobs/sha256%3${'a'.repeat(64)}`, 400, 'DIGEST_INVALID'], // "%3a" is the escape: 63 hex digits are left
+    [`/v2/pause/blobs/sha256%G1${'a'.repeat(64)}`, 400, 'NAME_INVALID'], // not hex
+    [`/v2/pause/blobs/${sha256}%`, 400, 'NAME_INVALID'], // a lone "%"
+    [`/v2/pause/blobs/${sha256}%4`, 400, 'NAME_INVALID'], // a truncated escape
+    ['/v2/pause/manifests/%C3%BCber', 400, 'NAME_INVALID'], // non-ASCII, encoded
+    ['/v2/pause/manifests/lat%20est', 400, 'NAME_INVALID'],
+    // A reference with ":" is a digest: registered algorithms must be exact.
+    ['/v2/pause/manifests/sha256:baddigeststring', 400, 'DIGEST_INVALID'],
+    [`/v2/pause/manifests/sha256:${'a'.repeat(63)}`, 400, 'DIGEST_INVALID'],
+    [`/v2/pause/manifests/sha256:${'a'.repeat(65)}`, 400, 'DIGEST_INVALID'],
+    [`/v2/pause/manifests/sha256:${'A'.repeat(64)}`, 400, 'DIGEST_INVALID'],
+    [`/v2/pause/manifests/sha512:${'a'.repeat(64)}`, 400, 'DIGEST_INVALID'],
+    [`/v2/pause/manifests/sha256%3Abaddigeststring`, 400, 'DIGEST_INVALID'],
+    [`/v2/pause/referrers/sha256:${'a'.repeat(63)}`, 400, 'DIGEST_INVALID'],
+    ['/v2/pause/manifests/sha256:', 400, 'DIGEST_INVALID'],
   ])('%j is refused with %i %s', (uri, status, code) => {
     expect(parseRegistryPath(uri)).toMatchObject({ status, code });
   });
@@ -64,15 +102,32 @@ describe('parseRegistryPath', () => {
  */
 describe('parseRegistryPath agrees with the regular-expression grammar', () => {
   const COMPONENT = '[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*';
-  const NAME = new RegExp(`^${COMPONENT}(?:/${COMPONENT})*$`);
+  const NAME_GRAMMAR = new RegExp(`^${COMPONENT}(?:/${COMPONENT})*$`);
   const TAG = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
   const ANY_DIGEST = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
   const BLOB_DIGEST = /^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
   const PATH_CHARS = /^[A-Za-z0-9/._:=+-]*$/;
-  /** What the old parser answered: the kind and fields, or the error status and code. */
-  function reference(uri: string): unknown {
-    if (uri.length === 0 || uri.length > 2048) return [400, 'UNSUPPORTED'];
-    if (uri.includes('%')) return [400, 'NAME_INVALID'];
+  const REGISTERED: Record<string, RegExp> = { sha256: /^[a-f0-9]{64}$/, sha512: /^[a-f0-9]{128}$/ };
+  const decodeOnce = (uri: string): string | null => {
+    let malformed = false;
+    const decoded = uri.replace(/%([0-9A-Fa-f]{2})?/g, (_e, hex: string | undefined) => {
+      const code = hex === undefined ? -1 : parseInt(hex, 16);
+      if (code < 0 || code === 0x2f) malformed = true;
+      return code < 0 ? '' : String.fromCharCode(code);
+    });
+    return malformed ? null : decoded;
+  };
+  const checkDigest = (text: string): unknown => {
+    if (!ANY_DIGEST.test(text)) return [400, 'DIGEST_INVALID'];
+    const colon = text.indexOf(':');
+    const exact = REGISTERED[text.slice(0, colon)];
+    return exact && !exact.test(text.slice(colon + 1)) ? [400, 'DIGEST_INVALID'] : null;
+  };
+  /** What the parser answered when it was all regular expressions: the kind and fields, or the error status and code. */
+  function reference(rawUri: string): unknown {
+    if (rawUri.length === 0 || rawUri.length > 2048) return [400, 'UNSUPPORTED'];
+    const uri = decodeOnce(rawUri);
+    if (uri === null) return [400, 'NAME_INVALID'];
     if (!PATH_CHARS.test(uri)) return [400, 'NAME_INVALID'];
     if (uri === '/') return { kind: 'root' };
     if (uri === '/v2' || uri === '/v2/') return { kind: 'base' };
@@ -83,10 +138,14 @@ describe('parseRegistryPath agrees with the regular-expression grammar', () => {
     const tail = /^(.+)\/(blobs|manifests|referrers)\/([^/]+)$/.exec(rest) ?? /^(.+)\/(tags)\/(list)$/.exec(rest);
     if (!tail) return [404, 'UNSUPPORTED'];
     const [, name, kind, last] = tail as unknown as [string, string, string, string];
-    if (!(name.length <= 255 && NAME.test(name))) return [400, 'NAME_INVALID'];
+    if (!(name.length <= 255 && NAME_GRAMMAR.test(name))) return [400, 'NAME_INVALID'];
     if (kind === 'blobs') return BLOB_DIGEST.test(last) ? { kind: 'blob', name, digest: last } : [400, 'DIGEST_INVALID'];
-    if (kind === 'manifests') return TAG.test(last) || ANY_DIGEST.test(last) ? { kind: 'manifest', name, reference: last } : [400, 'UNSUPPORTED'];
-    if (kind === 'referrers') return ANY_DIGEST.test(last) ? { kind: 'referrers', name, digest: last } : [400, 'DIGEST_INVALID'];
+    if (kind === 'manifests') {
+      if (TAG.test(last)) return { kind: 'manifest', name, reference: last };
+      if (!last.includes(':')) return [400, 'UNSUPPORTED'];
+      return checkDigest(last) ?? { kind: 'manifest', name, reference: last };
+    }
+    if (kind === 'referrers') return checkDigest(last) ?? { kind: 'referrers', name, digest: last };
     return { kind: 'tags', name };
   }
   const actual = (uri: string): unknown => {
@@ -100,6 +159,7 @@ describe('parseRegistryPath agrees with the regular-expression grammar', () => {
     fc.constantFrom('', '.', '..', '...', 'blobs', 'manifests', 'referrers', 'tags', 'list', '_catalog', 'v2', 'a', 'pause', 'my-org', 'x__y', 'Up', 'a.b', 'a..b'),
     fc.tuple(fc.constantFrom('sha256:', 'sha512:', 'sha384:', 'SHA256:', 'sha256'), fc.oneof(hex(64), hex(128), hex(63))).map(([a, b]) => a + b),
     fc.string({ unit: fc.constantFrom(...'abz09._-:+=/%A'), maxLength: 8 }),
+    fc.constantFrom('sha256%3A' + 'a'.repeat(64), '%2F', '%zz', '%41', 'a%3a'),
   );
   const loose = fc.tuple(fc.constantFrom('/v2/', '/v2', '/', '/v3/', ''), fc.array(segment, { maxLength: 6 })).map(([head, parts]) => head + parts.join('/'));
   // And requests of the right shape, with the reference and the name near valid.

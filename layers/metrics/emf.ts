@@ -83,6 +83,17 @@ export function emfDocument(namespace: string, timestamp: number, dimensions: Di
 const keyOf = (dimensions: Dimensions) => JSON.stringify(dimensions);
 
 /**
+ * The key of the set `base` + `extra`, read from `extra` alone (base is the same for every point): no
+ * merged object and no JSON per point, which the viewer counts on every request. Names and values cannot
+ * hold the separators (CloudWatch dimension values are printable text).
+ */
+function keyWith(baseKey: string, extra: Dimensions): string {
+  let key = baseKey;
+  for (const name in extra) key += `\u0000${name}\u0001${extra[name]}`;
+  return key;
+}
+
+/**
  * One line on stdout, as it is. Not console.log: the Lambda Node.js runtime prefixes each console line with
  * a timestamp, request ID and level, and CloudWatch extracts metrics only from a log event that is a
  * JSON document from its first byte (Powertools writes to stdout directly for the same reason).
@@ -104,10 +115,10 @@ export function createMetricsAggregator(options: AggregatorOptions): MetricsAggr
 
   function pointFor(name: string, unit: MetricUnit, extra: Dimensions | undefined): Point | null {
     // Base dimensions first, then the point's own, in the order given: one order per set, one key per set.
-    const dimensions = extra ? { ...base, ...extra } : base;
-    const key = extra ? keyOf(dimensions) : baseKey;
+    const key = extra ? keyWith(baseKey, extra) : baseKey;
     let set = sets.get(key);
     if (!set) {
+      const dimensions = extra ? { ...base, ...extra } : base;
       // The base set is always admitted: it carries MetricsDropped itself.
       if (sets.size >= maxSets && key !== baseKey) {
         dropped++;

@@ -65,6 +65,8 @@ function resolveSetup(options: BucketOptions): RangeUpdateSetup {
     store: s3RangeStore(client, name, pointerKey),
     bucket: { name, region },
     maxShrink: defaults.maxShrink,
+    maxGrowth: defaults.maxGrowth,
+    feedRules: { shortestPrefix: { ...defaults.shortestPrefix } },
     overlay: config ? defaults.overlay : [],
   };
 }

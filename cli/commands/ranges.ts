@@ -2,7 +2,11 @@
  * `registry-edge ranges`: the range table for operators.
  *   compile  feeds → table file (what the build embeds and the updater publishes)
  *   update   the updater Lambda's code, run from here: fetch, check, compile, publish
- *   status   the published table: its sync tokens, age and counts, checked against its checksum
+ *   status   the published table: its key, generation, sync tokens, ages and counts, checked against its checksum
+ *   rollback put an earlier table back under a new generation (every edge takes it within refreshSeconds)
+ *
+ * With `--stage local` and no `--s3-endpoint`, the commands find the running local stack's S3, bucket and
+ * feeds in its state file (local/stack-state.ts).
  */
 import { renameSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
@@ -16,8 +20,11 @@ import { sha256Hex } from '../../layers/ranges/pointer';
 import { unknownRegions } from '../../layers/ranges/rules';
 import { rangeUpdateSetup, type RangeUpdateSetup } from '../../layers/ranges/setup';
 import { s3RangeStore } from '../../layers/ranges/store';
+import { tableAges } from '../../layers/ranges/age';
+import { runRangeRollback } from '../../layers/ranges/rollback';
 import { runRangeUpdate } from '../../layers/ranges/update';
-import { awsCreateDateMs, versionOf } from '../../layers/ranges/version';
+import { versionOf } from '../../layers/ranges/version';
+import { readStackState, type StackState } from '../../local/stack-state';
 import { createS3Client } from '../../layers/s3/client';
 import { loadStageConfig } from '../../tools/build';
 import { fail, printJson } from '../io';
@@ -49,19 +56,24 @@ function bucketOptions(command: Command): Command {
     .option('--config <file>', 'take the settings from this configuration file');
 }
 
-/** The stage's settings with the command line's on top; a bucket is needed from one or the other. */
+/**
+ * The stage's settings with the command line's on top; a bucket is needed from one or the other. For the
+ * local stage the running stack's state file fills in what the command line leaves out.
+ */
 function resolveSetup(options: BucketOptions): RangeUpdateSetup {
   const stage = options.stage ?? (options.config ? 'custom' : undefined);
   const config = stage ? loadStageConfig({ stage, ...(options.config ? { configPath: options.config } : {}) }) : undefined;
+  const state: StackState | undefined = stage === 'local' && !options.s3Endpoint ? readStackState() : undefined;
   const defaults = config?.stage.ranges ?? StageConfigSchema.shape.ranges.parse(undefined);
-  const name = options.bucket ?? config?.configBucket;
+  const name = options.bucket ?? state?.configBucket ?? config?.configBucket;
   if (!name) throw new Error('name the config bucket with --bucket, or a stage with --stage/--config');
-  const region = options.region ?? config?.stage.buckets.primaryRegion ?? 'us-east-1';
-  const pointerKey = options.pointerKey ?? defaults.pointerKey;
-  const client = createS3Client({ region, ...(options.s3Endpoint ? { endpoint: options.s3Endpoint } : {}) });
+  const region = options.region ?? state?.region ?? config?.stage.buckets.primaryRegion ?? 'us-east-1';
+  const pointerKey = options.pointerKey ?? state?.pointerKey ?? defaults.pointerKey;
+  const endpoint = options.s3Endpoint ?? state?.s3Endpoint;
+  const client = createS3Client({ region, ...(endpoint ? { endpoint } : {}) });
   const base = config ? rangeUpdateSetup(config, client) : undefined;
   return {
-    sources: base?.sources ?? { aws: defaults.awsUrl, gcp: defaults.gcpUrl === '' ? null : defaults.gcpUrl },
+    sources: state?.feeds ?? base?.sources ?? { aws: defaults.awsUrl, gcp: defaults.gcpUrl === '' ? null : defaults.gcpUrl },
     store: s3RangeStore(client, name, pointerKey),
     bucket: { name, region },
     maxShrink: defaults.maxShrink,
@@ -78,7 +90,9 @@ function writeAtomically(path: string, bytes: Uint8Array): void {
   renameSync(temporary, path);
 }
 
+/** "3d 4h", "2h 5m", "7m"; "in 3h 0m" for a time in the future (shown as it is, never as 0). */
 function formatAge(seconds: number): string {
+  if (seconds < 0) return `in ${formatAge(-seconds)}`;
   const d = Math.floor(seconds / 86_400);
   const h = Math.floor((seconds % 86_400) / 3600);
   const m = Math.floor((seconds % 3600) / 60);
@@ -124,7 +138,7 @@ export function registerRanges(program: Command): void {
     .option('--aws <source>', 'AWS ip-ranges.json: a URL or a file (default: the stage\'s ranges.awsUrl)')
     .option('--gcp <source>', 'GCP cloud.json: a URL, a file, or "none" (default: the stage\'s ranges.gcpUrl)')
     .option('--max-shrink <fraction>', 'refuse a feed that lost more than this fraction of its prefixes (default: the stage\'s, 0.1)')
-    .option('--force', 'publish past the shrink and regression guards (never over a newer syncToken)')
+    .option('--force', 'publish past the shrink, growth, regression and rollback guards (never over a newer syncToken)')
     .option('--dry-run', 'fetch, check and compile, but publish nothing: say what would be published')
     .action(async (options: UpdateOptions) => {
       const setup = resolveSetup(options);
@@ -154,7 +168,7 @@ export function registerRanges(program: Command): void {
         return;
       }
       const pointer = read.pointer;
-      const ageSeconds = Math.max(0, Math.round((Date.now() - awsCreateDateMs(pointer.createDate)) / 1000));
+      const ages = tableAges(pointer, Date.now());
       let problem: string | undefined;
       const bytes = await setup.store.readTable(pointer.key);
       if (bytes === null) problem = `the table ${pointer.key} is missing`;
@@ -169,23 +183,50 @@ export function registerRanges(program: Command): void {
       printJson({
         bucket: setup.bucket.name,
         published: true,
+        key: pointer.key,
+        generation: pointer.generation,
         syncToken: pointer.syncToken,
         createDate: pointer.createDate,
-        ageSeconds,
-        age: formatAge(ageSeconds),
+        // Since the feed's own publication time (its syncToken); below zero means it claims to come from the future.
+        ageSeconds: ages.feedAgeSeconds,
+        age: ages.feedAgeSeconds === null ? null : formatAge(ages.feedAgeSeconds),
+        publishedAgeSeconds: ages.publishedAgeSeconds,
+        publishedAge: ages.publishedAgeSeconds === null ? null : formatAge(ages.publishedAgeSeconds),
         gcpSyncToken: pointer.gcp?.syncToken ?? null,
         gcpCreationTime: pointer.gcp?.creationTime ?? null,
         counts: pointer.counts,
-        key: pointer.key,
         bytes: pointer.bytes,
         sha256: pointer.sha256,
         publishedAt: pointer.publishedAt,
         forced: pointer.forced,
+        previous: pointer.previous,
+        rolledBackFrom: pointer.rolledBackFrom,
+        ...(pointer.rollback ? { rollback: pointer.rollback } : {}),
         verified: problem === undefined,
         ...(problem ? { problem } : {}),
       });
       if (problem) {
         process.stderr.write(`registry-edge: ${problem}\n`);
+        fail(1);
+      }
+    });
+
+  ranges
+    .command('rollback')
+    .description('Put an earlier table back under a new generation: every edge takes it within refreshSeconds; the updater then refuses the feed version rolled away from until --force.')
+    .requiredOption('--stage <stage>', 'take the settings from config/<stage>.json (local: the running stack\'s)')
+    .option('--previous', 'the table the published one replaced')
+    .option('--to <key>', 'a table in the bucket, by key (ranges/<sha256>.bin, as `ranges status` and `ranges update` print it) or SHA-256')
+    .option('--s3-endpoint <url>', 'S3 API endpoint, e.g. http://127.0.0.1:4566 for a local S3 (default: AWS)')
+    .option('--bucket <name>', 'the config bucket (default: the stage\'s)')
+    .option('--region <region>', 'the config bucket\'s region (default: the stage\'s primary region)')
+    .action(async (options: BucketOptions & { previous?: boolean; to?: string }) => {
+      if (Boolean(options.previous) === (options.to !== undefined)) throw new Error('give one of --previous and --to KEY');
+      const setup = resolveSetup(options);
+      const result = await runRangeRollback({ store: setup.store, target: options.previous ? { previous: true } : { key: options.to! } });
+      printJson({ ...result, bucket: setup.bucket.name });
+      if (result.outcome !== 'rolled-back') {
+        process.stderr.write(`registry-edge: rollback ${result.outcome} (${result.reason}): ${result.message}\n`);
         fail(1);
       }
     });

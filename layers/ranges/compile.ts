@@ -302,6 +302,8 @@ export function compileRanges(input: CompileInput): CompiledRanges {
   const metadata: TableMetadata = {
     aws: { syncToken: aws.syncToken, createDate: aws.createDate, prefixes: aws.prefixes.length + aws.ipv6_prefixes.length },
     ...(gcp ? { gcp: { syncToken: gcp.syncToken, creationTime: gcp.creationTime, prefixes: gcpPrefixes.length } } : {}),
+    // What the pointer records about the table, here too: a rollback republishes a table from its bytes alone.
+    counts: { aws: { v4: counts.aws.v4, v6: counts.aws.v6 }, gcp: gcp ? { v4: counts.gcp.v4, v6: counts.gcp.v6 } : null, overlay: overlay.length, entries: entries.length },
     coverage,
     // Marked as configuration, so that a reader of the table can tell these ranges are not the clouds'.
     ...(overlay.length > 0 ? { overlay: overlay.length, overlaySource: 'configuration', overlayRanges: overlay.map(({ cidr, cloud, region }) => ({ cidr, cloud, region })) } : {}),

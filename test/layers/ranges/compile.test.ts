@@ -40,6 +40,7 @@ describe('compileRanges', () => {
     expect(reference.metadata).toEqual({
       aws: { syncToken: AWS_TOKEN, createDate: '2026-07-29-08-27-05', prefixes: 16424 },
       gcp: { syncToken: '1785333953849', creationTime: '2026-07-29T07:05:53.849365', prefixes: 1047 },
+      counts: { aws: { v4: 10544, v6: 5880 }, gcp: { v4: 999, v6: 48 }, overlay: 0, entries: 11809 },
       coverage: reference.stats.coverage,
     });
     expect(reference.stats.coverage).toEqual({ aws: { v4: 101817782, v6: 88701737742 }, gcp: { v4: 19092352, v6: 49348608 } });

@@ -77,6 +77,14 @@ export interface CompiledRanges {
   warnings: string[];
 }
 
+const isGlobal = (region: string) => region === 'GLOBAL' || region === 'global';
+
+/** Of two regions listed for one prefix, the one to keep when the rules are off: not GLOBAL, else the first by name. */
+function preferRegion(a: string, b: string): string {
+  if (isGlobal(a) !== isGlobal(b)) return isGlobal(a) ? b : a;
+  return a < b ? a : b;
+}
+
 /** Where an entry came from, spelled out only for an error message. */
 const List = { AwsV4: 0, AwsV6: 1, Gcp: 2, Overlay: 3 } as const;
 type List = (typeof List)[keyof typeof List];
@@ -123,7 +131,8 @@ class Collector {
   private readonly sources: NonNullable<CompileInput['sources']>;
 
   constructor(
-    private readonly checkNames: boolean,
+    /** The plausibility rules apply (region names, conflicts refused); off, conflicts are settled by name. */
+    private readonly rulesOn: boolean,
     sources: CompileInput['sources'] = {},
   ) {
     this.sources = sources;
@@ -151,6 +160,13 @@ class Collector {
     const b = this.places[other.place]!;
     const overlayKept = kept.list === List.Overlay;
     const overlayOther = other.list === List.Overlay;
+    if (overlayKept === overlayOther && !this.rulesOn) {
+      // Without the rules (synthetic feeds): settled, order-free, by preferring a region over GLOBAL, then by name.
+      const region = preferRegion(a.region, b.region);
+      this.warnings.push(`${a.cloud} prefix ${prefix} is listed in ${a.region} and ${b.region}; using ${region}`);
+      if (region !== a.region) kept.place = other.place;
+      return;
+    }
     if (overlayKept === overlayOther) {
       throw refuse('conflict', other.list, other.index, this.sources, `${prefix} in ${quoted(b.region)}, but ${originOf(kept.list, kept.index)} lists it in ${quoted(a.region)} (one prefix, one place)`);
     }
@@ -168,7 +184,7 @@ class Collector {
     let id = ids.get(region);
     if (id === undefined) {
       // Once per distinct name: a feed has a few dozen regions for tens of thousands of entries.
-      if (this.checkNames && list !== List.Overlay) {
+      if (this.rulesOn && list !== List.Overlay) {
         const source = list === List.Gcp ? this.sources.gcp : this.sources.aws;
         checkRegionName(CLOUDS[cloud]!, region, `${source ? `${source}: ` : ''}${originOf(list, index).replace(/\.[a-z0-9_]+$/, '')}`);
       }

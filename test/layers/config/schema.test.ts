@@ -28,6 +28,11 @@ describe('stage configuration', () => {
     ]);
   });
 
+  test('the feed rules default to /8 and /16 and a growth guard of 4 times, and may be set stricter', () => {
+    expect(testConfig().stage.ranges).toMatchObject({ shortestPrefix: { ipv4: 8, ipv6: 16 }, maxGrowth: 4 });
+    expect(testConfig({ ranges: { shortestPrefix: { ipv4: 12 } } }).stage.ranges.shortestPrefix).toEqual({ ipv4: 12, ipv6: 16 });
+  });
+
   test('bucket names can be given explicitly (an existing primary bucket)', () => {
     const config = testConfig({ buckets: { names: { 'us-east-1': 'k8s-artifacts-prod' }, primaryExisting: true } });
     expect(config.primaryBucket).toBe('k8s-artifacts-prod');
@@ -46,6 +51,10 @@ describe('stage configuration', () => {
     ['a bad policy action', { routing: { policy: { gcp: 'regional' } } }, 'routing.policy.gcp: Invalid option'],
     ['a verify timeout above the edge budget', { routing: { verify: { timeoutMs: 10_000 } } }, 'routing.verify.timeoutMs: Too big'],
     ['a nearest override to a region without a bucket', { routing: { nearest: { 'ap-south-1': 'eu-west-2' } } }, 'routing.nearest.ap-south-1: "eu-west-2" holds no bucket'],
+    ['a prefix floor of /0 (everyone)', { ranges: { shortestPrefix: { ipv4: 0 } } }, 'ranges.shortestPrefix.ipv4: Too small'],
+    ['an IPv6 prefix floor past /128', { ranges: { shortestPrefix: { ipv6: 129 } } }, 'ranges.shortestPrefix.ipv6: Too big'],
+    ['a typo in the prefix floor', { ranges: { shortestPrefix: { v4: 8 } } }, 'ranges.shortestPrefix: Unrecognized key: "v4"'],
+    ['a growth guard below 1', { ranges: { maxGrowth: 0.5 } }, 'ranges.maxGrowth: Too small'],
   ])('refuses %s, naming the field', (_name, override, message) => {
     expect(() => resolveConfig(mergeConfig(TEST_CONFIG, override), 'config/test.json')).toThrow(`config/test.json: ${message}`);
   });

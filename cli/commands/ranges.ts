@@ -44,6 +44,7 @@ interface UpdateOptions extends BucketOptions {
   force?: boolean;
   dryRun?: boolean;
   maxShrink?: string;
+  maxGrowth?: string;
 }
 
 function bucketOptions(command: Command): Command {
@@ -138,17 +139,20 @@ export function registerRanges(program: Command): void {
     .option('--aws <source>', 'AWS ip-ranges.json: a URL or a file (default: the stage\'s ranges.awsUrl)')
     .option('--gcp <source>', 'GCP cloud.json: a URL, a file, or "none" (default: the stage\'s ranges.gcpUrl)')
     .option('--max-shrink <fraction>', 'refuse a feed that lost more than this fraction of its prefixes (default: the stage\'s, 0.1)')
-    .option('--force', 'publish past the shrink, growth, regression and rollback guards (never over a newer syncToken)')
+    .option('--max-growth <factor>', 'refuse a feed whose covered address space grew more than this many times (default: the stage\'s, 4)')
+    .option('--force', 'publish past the shrink, growth, regression and rollback guards (never over a newer syncToken, never past the feed rules)')
     .option('--dry-run', 'fetch, check and compile, but publish nothing: say what would be published')
     .action(async (options: UpdateOptions) => {
       const setup = resolveSetup(options);
       const maxShrink = options.maxShrink === undefined ? setup.maxShrink : Number(options.maxShrink);
       if (!(maxShrink >= 0 && maxShrink <= 1)) throw new Error(`--max-shrink ${options.maxShrink}: must be a fraction between 0 and 1`);
+      const maxGrowth = options.maxGrowth === undefined ? setup.maxGrowth : Number(options.maxGrowth);
+      if (!(maxGrowth >= 1)) throw new Error(`--max-growth ${options.maxGrowth}: must be a factor of at least 1`);
       const sources = {
         aws: options.aws ?? setup.sources.aws,
         gcp: options.gcp === 'none' ? null : (options.gcp ?? setup.sources.gcp),
       };
-      const result = await runRangeUpdate({ ...setup, sources, maxShrink, force: options.force ?? false, dryRun: options.dryRun ?? false });
+      const result = await runRangeUpdate({ ...setup, sources, maxShrink, maxGrowth, force: options.force ?? false, dryRun: options.dryRun ?? false });
       printJson({ bucket: setup.bucket.name, ...result });
       if (result.outcome === 'refused' || result.outcome === 'failed') {
         process.stderr.write(`registry-edge: ${result.outcome} (${result.reason}): ${result.message}\n`);

@@ -226,6 +226,19 @@ describe('registry-edge ranges update and status', () => {
     expect(same.stderr).toContain(`registry-edge: rollback refused (same): ${earlierKey} is the published table already (generation 5)`);
   });
 
+  test('refuses a feed that suddenly covers many times the space (exit 1), and takes it with a higher --max-growth', () => {
+    runCli(['ranges', 'update', ...where(), '--aws', AWS_FILE, '--gcp', 'none']);
+    const grown = file('grown.json', awsFeedText((f: Feed) => {
+      f.syncToken = '1785313685';
+      f.ipv6_prefixes.push({ ipv6_prefix: '2a10::/24', region: 'us-east-1', service: 'EC2' });
+    }));
+    const refused = runCli(['ranges', 'update', ...where(), '--aws', grown, '--gcp', 'none']);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/^registry-edge: refused \(growth\): AWS covers \S+ IPv6 \/64s, 13\.4 times the published \S+ \(the limit is 4 times\)/);
+    const allowed = runCli(['ranges', 'update', ...where(), '--aws', grown, '--gcp', 'none', '--max-growth', '20']);
+    expect(allowed.lines).toEqual([expect.objectContaining({ outcome: 'published', generation: 2, forcedPast: [] })]);
+  });
+
   test.each([
     ['neither --previous nor --to', [] as string[]],
     ['both --previous and --to', ['--previous', '--to', `ranges/${'a'.repeat(64)}.bin`]],

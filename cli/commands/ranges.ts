@@ -109,12 +109,17 @@ export function registerRanges(program: Command): void {
     .requiredOption('--aws <file>', 'AWS ip-ranges.json (a file or an https URL)')
     .option('--gcp <file>', 'GCP cloud.json (a file or an https URL)')
     .requiredOption('--out <file>', 'where to write the table')
-    .action(async (options: { aws: string; gcp?: string; out: string }) => {
+    .option('--stage <stage>', 'judge the feeds by config/<stage>.json\'s rules (ranges.shortestPrefix; default /8 and /16)')
+    .option('--config <file>', 'judge the feeds by this configuration file\'s rules')
+    .action(async (options: { aws: string; gcp?: string; out: string; stage?: string; config?: string }) => {
+      const stage = options.stage ?? (options.config ? 'custom' : undefined);
+      const config = stage ? loadStageConfig({ stage, ...(options.config ? { configPath: options.config } : {}) }) : undefined;
+      const rules = config ? { shortestPrefix: config.stage.ranges.shortestPrefix } : undefined;
       const [awsText, gcpText] = await Promise.all([readSource(options.aws), options.gcp ? readSource(options.gcp) : null]);
       const started = performance.now();
       const aws = parseAwsFeed(awsText, options.aws);
       const gcp = gcpText === null ? undefined : parseGcpFeed(gcpText, options.gcp!);
-      const compiled = compileRanges({ aws, ...(gcp ? { gcp } : {}), sources: { aws: options.aws, ...(options.gcp ? { gcp: options.gcp } : {}) } });
+      const compiled = compileRanges({ aws, ...(gcp ? { gcp } : {}), ...(rules ? { rules } : {}), sources: { aws: options.aws, ...(options.gcp ? { gcp: options.gcp } : {}) } });
       const compileMs = performance.now() - started;
       writeAtomically(options.out, compiled.bytes);
       for (const warning of compiled.warnings) process.stderr.write(`registry-edge: warning: ${warning}\n`);

@@ -285,4 +285,15 @@ describe('registry-edge ranges compile refuses an implausible feed', () => {
     expect(result.stderr).toContain(message);
     expect(existsSync(out)).toBe(false);
   });
+
+  test('--config takes the prefix floor from a stage configuration (a stricter one refuses what the default lets through)', () => {
+    const local = JSON.parse(readFileSync(join(__dirname, '../../config/local.json'), 'utf8'));
+    const strict = file('strict.json', JSON.stringify({ ...local, ranges: { ...local.ranges, shortestPrefix: { ipv4: 12 } } }));
+    const out = join(dir, 'strict.bin');
+    const result = runCli(['ranges', 'compile', '--aws', AWS_FILE, '--gcp', GCP_FILE, '--out', out, '--config', strict]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/refused by rule prefix-length: \S+\/11 is shorter than \/12, the shortest IPv4 prefix a feed may list/);
+    expect(existsSync(out)).toBe(false);
+    expect(runCli(['ranges', 'compile', '--aws', AWS_FILE, '--gcp', GCP_FILE, '--out', out, '--stage', 'local']).status).toBe(0);
+  });
 });

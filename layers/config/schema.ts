@@ -125,6 +125,18 @@ export const StageConfigSchema = z.strictObject({
       schedule: z.string().default('rate(1 hour)'),
       /** Refuse a feed that lost more than this fraction of its prefixes (unless forced). */
       maxShrink: z.number().min(0).max(1).default(0.1),
+      /** Refuse a feed whose covered address space (per family) grew more than this many times at once (unless forced). */
+      maxGrowth: z.number().min(1).max(1_000_000).default(4),
+      /**
+       * The shortest prefix a feed may list, per family (a plausibility rule, layers/ranges/plausibility.ts).
+       * Today's feeds list nothing shorter than /11 and /32; /0 is never accepted.
+       */
+      shortestPrefix: z
+        .strictObject({
+          ipv4: z.number().int().min(1).max(32).default(8),
+          ipv6: z.number().int().min(1).max(128).default(16),
+        })
+        .prefault({}),
       refreshSeconds: z.number().int().min(0).max(86_400).default(300),
       refreshBudgetMs: z.number().int().min(10).max(2_000).default(500),
       configBucket: bucketName.optional(),

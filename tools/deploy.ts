@@ -13,9 +13,11 @@
  * It needs AWS credentials for the target account (the usual AWS_PROFILE / environment variables).
  */
 import { spawn } from 'node:child_process';
-import { relative } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { ROOT } from './build';
-import { oslsArgs, type StackTarget, stackTargets } from './package';
+import { oslsArgs, privateServiceRoot, type StackTarget, stackTargets } from './package';
 import { SERVICE_REGION } from './stacks/names';
 
 export interface DeployPlanOptions {
@@ -47,12 +49,23 @@ export function describeStep(target: StackTarget): string {
   return dir ? `(cd ${dir} && ${command})` : command;
 }
 
-function deployStack(target: StackTarget): Promise<void> {
-  return new Promise((done, fail) => {
-    const child = spawn(process.execPath, oslsArgs('deploy', target), { cwd: target.serviceDir, stdio: 'inherit' });
-    child.on('error', fail);
-    child.on('close', (code) => (code === 0 ? done() : fail(new Error(`${describeStep(target)} failed (exit ${code}); the stacks before it are deployed, the ones after it are not`))));
-  });
+/**
+ * Deploys one stack from a private copy of its service (as `npm run package` packages): osls empties
+ * `<service dir>/.serverless/` when it starts, which would wipe the checkout's packaged templates.
+ */
+async function deployStack(target: StackTarget): Promise<void> {
+  const workDir = mkdtempSync(join(tmpdir(), 'registry-edge-deploy-'));
+  try {
+    const root = privateServiceRoot(workDir, `${target.stage}-${target.name}`);
+    const cwd = target.kind === 'main' ? root : join(root, 'regional');
+    await new Promise<void>((done, fail) => {
+      const child = spawn(process.execPath, oslsArgs('deploy', target), { cwd, stdio: 'inherit' });
+      child.on('error', fail);
+      child.on('close', (code) => (code === 0 ? done() : fail(new Error(`${describeStep(target)} failed (exit ${code}); the stacks before it are deployed, the ones after it are not`))));
+    });
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
 }
 
 function parse(args: string[]): DeployPlanOptions & { dryRun: boolean } {

@@ -90,7 +90,7 @@ export function run(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promis
  * service folder. The copy holds the serverless.yml files and links to tools/ and node_modules/; the rest
  * (configuration, sources) is read from the checkout.
  */
-function privateServiceRoot(workDir: string, id: string): string {
+export function privateServiceRoot(workDir: string, id: string): string {
   const root = join(workDir, id);
   mkdirSync(join(root, 'regional'), { recursive: true });
   copyFileSync(join(ROOT, 'serverless.yml'), join(root, 'serverless.yml'));

@@ -22,6 +22,17 @@ export function deployableStages(): string[] {
     .sort();
 }
 
+/**
+ * Stages whose stacks get CloudFormation termination protection. The setting is left out of the other stages'
+ * templates altogether (`null`), not set to false: osls calls UpdateTerminationProtection after every
+ * deploy whenever the setting is there, even to turn it off, and not every CloudFormation API has that call
+ * (moto, which the deploy test runs against, does not).
+ */
+export const DELETION_PROTECTED_STAGES = ['prod'];
+
+/** `provider.deletionProtection` of a stage: true, or null (absent) where the stage has none. */
+export const deletionProtection = (stage: string): true | null => (DELETION_PROTECTED_STAGES.includes(stage) ? true : null);
+
 function stageOf(options: ServerlessVariableContext['options']): string {
   const stages = deployableStages();
   if (!options.stage) throw new DeployConfigError(`pass --stage (one of ${stages.join(', ')})`);
@@ -36,7 +47,7 @@ export function mainVariables({ options }: ServerlessVariableContext) {
   }
   const config = loadStageConfig({ stage });
   const stack = mainStack(config, listFunctions());
-  return { stage, service: config.stage.service, region: SERVICE_REGION, functions: stack.functions, resources: stack.resources, edge: stack.edge };
+  return { stage, service: config.stage.service, region: SERVICE_REGION, deletionProtection: deletionProtection(stage), functions: stack.functions, resources: stack.resources, edge: stack.edge };
 }
 
 export function regionalVariables({ options }: ServerlessVariableContext) {
@@ -45,5 +56,5 @@ export function regionalVariables({ options }: ServerlessVariableContext) {
   const names = deployNames(config);
   if (!options.region) throw new DeployConfigError(`pass --region (one of ${names.buckets.map((b) => b.region).join(', ')})`);
   checkDeployable(config, listFunctions());
-  return { stage, service: names.regionalService, region: options.region, resources: regionalStack(config, options.region, listFunctions()) };
+  return { stage, service: names.regionalService, region: options.region, deletionProtection: deletionProtection(stage), resources: regionalStack(config, options.region, listFunctions()) };
 }

@@ -63,9 +63,11 @@ export function referencedIds(value: unknown, into = new Set<string>()): Set<str
       if (key === 'Ref' && typeof inner === 'string') into.add(inner);
       else if (key === 'Fn::GetAtt') into.add(Array.isArray(inner) ? String(inner[0]) : String(inner).split('.')[0]!);
       else if (key === 'Fn::Sub') {
-        const text = Array.isArray(inner) ? inner[0] : inner;
-        if (typeof text === 'string') for (const m of text.matchAll(/\$\{([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?\}/g)) into.add(m[1]!);
-        if (Array.isArray(inner)) referencedIds(inner[1], into);
+        const [text, variables] = Array.isArray(inner) ? inner : [inner, {}];
+        // `${Name}` refers to a resource unless the Sub's own variable map defines Name.
+        const local = new Set(Object.keys((variables ?? {}) as object));
+        if (typeof text === 'string') for (const m of text.matchAll(/\$\{([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?\}/g)) if (!local.has(m[1]!)) into.add(m[1]!);
+        referencedIds(variables, into);
       } else referencedIds(inner, into);
     }
   }

@@ -9,6 +9,7 @@
  *   npm run deploy -- --stage sandbox --region eu-west-1    # one regional stack
  *   npm run deploy -- --stage sandbox --main                # main stack only
  *   npm run deploy -- --stage sandbox --dry-run             # print the commands
+ *   npm run deploy -- --stage sandbox --ci-role             # the pipeline's IAM role only (an administrator, once)
  *
  * It needs AWS credentials for the target account (the usual AWS_PROFILE / environment variables).
  */
@@ -17,18 +18,22 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { ROOT } from './build';
-import { oslsArgs, privateServiceRoot, type StackTarget, stackTargets } from './package';
+import { oslsArgs, privateServiceRoot, SERVICE_DIRS, type StackTarget, stackTargets } from './package';
 import { SERVICE_REGION } from './stacks/names';
 
 export interface DeployPlanOptions {
   stage: string;
-  only?: 'main' | 'regional';
+  only?: 'main' | 'regional' | 'ci-role';
   region?: string;
 }
 
-/** The stacks to deploy, in order. */
+/**
+ * The stacks to deploy, in order. The ci-role stack only when asked for (`--ci-role`): the pipeline deploys
+ * with that role and must not be able to widen it.
+ */
 export function deployPlan(options: DeployPlanOptions): StackTarget[] {
   const targets = stackTargets(options.stage);
+  if (options.only === 'ci-role') return targets.filter((t) => t.kind === 'ci-role');
   const regional = targets.filter((t) => t.kind === 'regional');
   const main = targets.filter((t) => t.kind === 'main');
   if (options.region) {
@@ -57,7 +62,7 @@ async function deployStack(target: StackTarget): Promise<void> {
   const workDir = mkdtempSync(join(tmpdir(), 'registry-edge-deploy-'));
   try {
     const root = privateServiceRoot(workDir, `${target.stage}-${target.name}`);
-    const cwd = target.kind === 'main' ? root : join(root, 'regional');
+    const cwd = join(root, SERVICE_DIRS[target.kind]);
     await new Promise<void>((done, fail) => {
       const child = spawn(process.execPath, oslsArgs('deploy', target), { cwd, stdio: 'inherit' });
       child.on('error', fail);
@@ -70,7 +75,7 @@ async function deployStack(target: StackTarget): Promise<void> {
 
 function parse(args: string[]): DeployPlanOptions & { dryRun: boolean } {
   let stage: string | undefined;
-  let only: 'main' | 'regional' | undefined;
+  let only: DeployPlanOptions['only'];
   let region: string | undefined;
   let dryRun = false;
   for (let i = 0; i < args.length; i++) {
@@ -79,6 +84,7 @@ function parse(args: string[]): DeployPlanOptions & { dryRun: boolean } {
     else if (arg === '--region') region = args[++i];
     else if (arg === '--main') only = 'main';
     else if (arg === '--regional') only = 'regional';
+    else if (arg === '--ci-role') only = 'ci-role';
     else if (arg === '--dry-run') dryRun = true;
     else throw new Error(`unknown argument ${arg}`);
   }
@@ -94,7 +100,7 @@ if (require.main === module) {
       process.stdout.write(`[${i + 1}/${plan.length}] ${target.stage} ${target.kind} ${target.region}: ${describeStep(target)}\n`);
       if (!options.dryRun) await deployStack(target);
     }
-    if (!plan.some((t) => t.kind === 'main') && plan.some((t) => t.region === SERVICE_REGION)) {
+    if (!plan.some((t) => t.kind === 'main') && plan.some((t) => t.kind === 'regional' && t.region === SERVICE_REGION)) {
       // The main stack re-applies the replicator's subscription to the primary bucket on every deploy.
       process.stdout.write(`note: the primary bucket's stack changed; deploy the main stack too (--main) to re-assert its event subscription\n`);
     }

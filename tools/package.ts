@@ -21,7 +21,7 @@ export const TEMPLATE = 'cloudformation-template-update-stack.json';
 
 export interface StackTarget {
   stage: string;
-  kind: 'main' | 'regional';
+  kind: 'main' | 'regional' | 'ci-role';
   region: string;
   /** Folder holding the service's serverless.yml (in the checkout; packaging works on a private copy). */
   serviceDir: string;
@@ -44,12 +44,19 @@ export interface PackageResult {
   seconds: number;
 }
 
-/** The stacks of a stage: the main one, then one per bucket region (the order they are deployed in is the reverse). */
+/** Service folder of each kind of stack, relative to the checkout. */
+export const SERVICE_DIRS: Record<StackTarget['kind'], string> = { main: '', regional: 'regional', 'ci-role': 'ci' };
+
+/**
+ * The stacks of a stage: the main one, one per bucket region (the order they are deployed in is the
+ * reverse), and the ci-role stack (the pipeline's role, deployed by hand: tools/stacks/ci-role-stack.ts).
+ */
 export function stackTargets(stage: string): StackTarget[] {
   const names = deployNames(loadStageConfig({ stage }));
   return [
     { stage, kind: 'main', region: 'us-east-1', serviceDir: ROOT, name: 'main' },
-    ...names.buckets.map(({ region }) => ({ stage, kind: 'regional' as const, region, serviceDir: join(ROOT, 'regional'), name: `regional-${region}` })),
+    ...names.buckets.map(({ region }) => ({ stage, kind: 'regional' as const, region, serviceDir: join(ROOT, SERVICE_DIRS.regional), name: `regional-${region}` })),
+    { stage, kind: 'ci-role', region: 'us-east-1', serviceDir: join(ROOT, SERVICE_DIRS['ci-role']), name: 'ci-role' },
   ];
 }
 
@@ -92,9 +99,10 @@ export function run(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promis
  */
 export function privateServiceRoot(workDir: string, id: string): string {
   const root = join(workDir, id);
-  mkdirSync(join(root, 'regional'), { recursive: true });
-  copyFileSync(join(ROOT, 'serverless.yml'), join(root, 'serverless.yml'));
-  copyFileSync(join(ROOT, 'regional', 'serverless.yml'), join(root, 'regional', 'serverless.yml'));
+  for (const dir of Object.values(SERVICE_DIRS)) {
+    mkdirSync(join(root, dir), { recursive: true });
+    copyFileSync(join(ROOT, dir, 'serverless.yml'), join(root, dir, 'serverless.yml'));
+  }
   for (const linked of ['tools', 'node_modules']) symlinkSync(join(ROOT, linked), join(root, linked), 'dir');
   return root;
 }
@@ -103,7 +111,7 @@ async function packageStack(target: StackTarget, outDir: string, workDir: string
   const dir = join(outDir, target.stage, target.name);
   rmSync(dir, { recursive: true, force: true });
   const root = privateServiceRoot(workDir, `${target.stage}-${target.name}`);
-  const serviceDir = target.kind === 'main' ? root : join(root, 'regional');
+  const serviceDir = join(root, SERVICE_DIRS[target.kind]);
   const started = Date.now();
   const { code, output } = await run(oslsArgs('package', target, dir), serviceDir, offlineEnv());
   if (code !== 0) throw new Error(`packaging ${target.stage}/${target.name} failed (exit ${code}):\n${output.trim()}`);
@@ -128,10 +136,10 @@ async function inParallel<T, R>(items: T[], limit: number, job: (item: T) => Pro
   return results;
 }
 
-export async function packageAll(options: { stages?: string[]; outDir?: string; concurrency?: number } = {}): Promise<PackageResult> {
+export async function packageAll(options: { stages?: string[]; kinds?: StackTarget['kind'][]; outDir?: string; concurrency?: number } = {}): Promise<PackageResult> {
   const outDir = resolve(options.outDir ?? join(ROOT, '.serverless'));
   const stages = options.stages ?? deployableStages();
-  const targets = stages.flatMap(stackTargets);
+  const targets = stages.flatMap(stackTargets).filter((t) => !options.kinds || options.kinds.includes(t.kind));
   const workDir = mkdtempSync(join(tmpdir(), 'registry-edge-package-'));
   const started = Date.now();
   try {

@@ -41,10 +41,10 @@ test('the deployable stages are sandbox and prod', () => {
   expect(STAGES).toEqual(['prod', 'sandbox']);
 });
 
-test('every stage has its main stack and one regional stack per configured region', () => {
+test('every stage has its main stack, one regional stack per configured region and its ci-role stack', () => {
   for (const stage of STAGES) {
     const regions = loadStageConfig({ stage }).stage.buckets.regions;
-    expect(result.stacks.filter((s) => s.stage === stage).map((s) => s.name)).toEqual(['main', ...regions.map((r) => `regional-${r}`)]);
+    expect(result.stacks.filter((s) => s.stage === stage).map((s) => s.name)).toEqual(['main', ...regions.map((r) => `regional-${r}`), 'ci-role']);
   }
 });
 

@@ -6,6 +6,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { listFunctions, loadStageConfig, ROOT } from '../build';
+import { ciRoleStack } from './ci-role-stack';
 import { checkDeployable, DeployConfigError, mainStack } from './main-stack';
 import { deployNames, SERVICE_REGION } from './names';
 import { regionalStack } from './regional-stack';
@@ -57,4 +58,11 @@ export function regionalVariables({ options }: ServerlessVariableContext) {
   if (!options.region) throw new DeployConfigError(`pass --region (one of ${names.buckets.map((b) => b.region).join(', ')})`);
   checkDeployable(config, listFunctions());
   return { stage, service: names.regionalService, region: options.region, deletionProtection: deletionProtection(stage), resources: regionalStack(config, options.region, listFunctions()) };
+}
+
+export function ciRoleVariables({ options }: ServerlessVariableContext) {
+  const stage = stageOf(options);
+  if (options.region && options.region !== SERVICE_REGION) throw new DeployConfigError(`--region ${options.region}: the ci-role stack lives in ${SERVICE_REGION}`);
+  const stack = ciRoleStack(loadStageConfig({ stage }));
+  return { stage, service: stack.service, region: SERVICE_REGION, deletionProtection: deletionProtection(stage), resources: stack.resources };
 }

@@ -65,7 +65,9 @@ describe.each(STAGES)('ci-role stack, %s', (stage) => {
   const subject = `repo:registry-edge/registry-edge:environment:${stage}`;
 
   test('the GitHub OIDC provider: its URL, for the STS audience', () => {
-    const [[, provider]] = ofType(template(stage), 'AWS::IAM::OIDCProvider') as [[string, { Properties: Record<string, unknown> }]];
+    const providers = ofType(template(stage), 'AWS::IAM::OIDCProvider');
+    expect(providers).toHaveLength(1);
+    const provider = providers[0]![1];
     expect(provider.Properties.Url).toBe(`https://${GITHUB_OIDC_HOST}`);
     expect(provider.Properties.ClientIdList).toEqual(['sts.amazonaws.com']);
   });
@@ -121,7 +123,7 @@ test('with ci.oidcProviderArn, the stack reuses that provider instead of creatin
   const arn = 'arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com';
   const stack = ciRoleStack(loadStageConfig({ stage: 'sandbox', override: { ci: { oidcProviderArn: arn, environment: 'staging', repository: 'acme/registry' } } }));
   expect(Object.values(stack.resources.Resources).map((r) => r.Type)).toEqual(['AWS::IAM::Role']);
-  const trust = (stack.resources.Resources[CI_ROLE]!.Properties!.AssumeRolePolicyDocument as { Statement: Statement[] }).Statement[0]!;
+  const trust = (stack.resources.Resources[CI_ROLE]!.Properties!.AssumeRolePolicyDocument as unknown as { Statement: Statement[] }).Statement[0]!;
   expect(trust.Principal).toEqual({ Federated: arn });
   expect(trust.Condition).toEqual({ StringEquals: { [`${GITHUB_OIDC_HOST}:aud`]: 'sts.amazonaws.com', [`${GITHUB_OIDC_HOST}:sub`]: 'repo:acme/registry:environment:staging' } });
 });

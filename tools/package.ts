@@ -184,6 +184,18 @@ export async function lintTemplates(templates: string[]): Promise<LintFinding[]>
   }));
 }
 
+/** One cfn-lint finding as a line: level, rule, message, the template (relative to `outDir`) and where in it. */
+export function describeFinding(f: LintFinding, outDir: string): string {
+  const file = f.file.startsWith(`${outDir}/`) ? f.file.slice(outDir.length + 1) : f.file;
+  const message = f.message.length > 300 ? `${f.message.slice(0, 300)}…` : f.message;
+  return `cfn-lint ${f.level.toLowerCase()} ${f.rule} in ${file} at ${f.path.join('/')}: ${message}`;
+}
+
+export function summariseFindings(findings: LintFinding[], templates: number): string {
+  const count = (level: LintFinding['level']) => findings.filter((f) => f.level === level).length;
+  return `cfn-lint: ${count('Error')} errors, ${count('Warning')} warnings, ${count('Informational')} notes in ${templates} templates`;
+}
+
 /** One line per stack, and each function's zip against its limit. */
 export function describeResult(result: PackageResult): string {
   const lines = result.stacks.map((s) => {
@@ -219,10 +231,11 @@ if (require.main === module) {
       process.stderr.write(`not linted: ${error.message}\n`);
       return;
     }
-    const errors = findings.filter((f) => f.level === 'Error');
-    for (const f of errors) process.stderr.write(`${f.file}: ${f.rule} ${f.message} (at ${f.path.join('/')})\n`);
-    process.stdout.write(`cfn-lint: ${errors.length} errors, ${findings.length - errors.length} warnings or notes in ${result.stacks.length} templates\n`);
-    if (errors.length > 0) process.exitCode = 1;
+    // Every finding, warnings too: a CloudFormation API that validates with cfn-lint (moto's) refuses
+    // warnings as well, and a count alone says nothing about what to fix.
+    for (const f of findings) process.stderr.write(`${describeFinding(f, result.outDir)}\n`);
+    process.stdout.write(`${summariseFindings(findings, result.stacks.length)}\n`);
+    if (findings.some((f) => f.level === 'Error')) process.exitCode = 1;
   })().catch((error: Error) => {
     process.stderr.write(`${error.message}\n`);
     process.exit(1);

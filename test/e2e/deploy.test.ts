@@ -4,14 +4,15 @@
  * deploy can reach moto and nothing else (no AWS, no npm registry). It runs twice; the second run must
  * change nothing. Then the test reads back what CloudFormation created (test/e2e/support/read-deployment.ts,
  * in the same namespace): every stack complete, each function with its runtime, memory, timeout and role,
- * IAM statements that name buckets and a queue that exist, the schedules, the dead-letter queue.
+ * IAM statements that name buckets and a queue that exist, the schedules, the dead-letter queue. Last,
+ * the pipeline's role stack (`--ci-role`) and the role's trust conditions.
  *
  * What moto cannot check, and where it is checked instead (test/deploy/, on the packaged templates):
  * moto's CloudFormation skips, with a warning, the CloudFront distribution and its cache/origin-request
  * policies and origin access control (so the edge associations are not deployed anywhere here), the WAF
  * web ACL, CloudWatch alarms (and dashboards), S3 bucket policies (public GET of blobs, TLS only), SNS
  * subscriptions (the AmazonIpSpaceChanged trigger, alarm e-mail) and Lambda EventInvokeConfig (the
- * dead-letter destination). It records Lambda functions without running them, and does not apply a
+ * dead-letter destination), and the IAM OIDC provider. It records Lambda functions without running them, and does not apply a
  * bucket's PublicAccessBlockConfiguration from a template, so the deployment bucket's public-access block
  * is checked in the template CloudFormation holds.
  */
@@ -21,7 +22,7 @@ import { pascal } from '../../tools/stacks/cloudformation';
 import { FUNCTIONS } from '../../tools/stacks/functions';
 import { deployNames, SERVICE_REGION } from '../../tools/stacks/names';
 import { requireTool } from '../../local/processes';
-import type { Deployment } from './support/read-deployment';
+import type { DeployedCiRole, Deployment } from './support/read-deployment';
 import { type Namespace, startInNamespace } from './support/netns';
 import type { RunResult } from './support/tools';
 
@@ -68,13 +69,15 @@ let first: RunResult;
 let second: RunResult;
 let deployed: Deployment;
 let again: Deployment;
+let ciRole: RunResult;
+let ciRoleRead: DeployedCiRole;
 
 const npm = () => requireTool('npm', 'npm');
 const deploy = () => ns.exec(npm(), ['run', 'deploy', '--', '--stage', STAGE], { env: deployEnv(), cwd: ROOT, timeoutMs: 240_000 });
-async function readBack(): Promise<Deployment> {
-  const result = await ns.exec(join(ROOT, 'node_modules/.bin/tsx'), [join(ROOT, 'test/e2e/support/read-deployment.ts'), STAGE], { env: deployEnv(), cwd: ROOT });
+async function readBack<T = Deployment>(...extra: string[]): Promise<T> {
+  const result = await ns.exec(join(ROOT, 'node_modules/.bin/tsx'), [join(ROOT, 'test/e2e/support/read-deployment.ts'), STAGE, ...extra], { env: deployEnv(), cwd: ROOT });
   if (result.code !== 0) throw new Error(`read-deployment failed (exit ${result.code}):\n${result.stderr}`);
-  return JSON.parse(result.stdout) as Deployment;
+  return JSON.parse(result.stdout) as T;
 }
 
 beforeAll(async () => {
@@ -86,7 +89,10 @@ beforeAll(async () => {
   deployed = await readBack();
   second = await deploy();
   again = await readBack();
-}, 420_000);
+  // The pipeline's role, as an administrator deploys it (docs/operations.md, "The pipeline").
+  ciRole = await ns.exec(npm(), ['run', 'deploy', '--', '--stage', STAGE, '--ci-role'], { env: deployEnv(), cwd: ROOT, timeoutMs: 120_000 });
+  if (ciRole.code === 0) ciRoleRead = await readBack<DeployedCiRole>('--ci-role');
+}, 480_000);
 
 afterAll(async () => {
   await ns?.stop();
@@ -199,4 +205,22 @@ test('the second deploy changes nothing', () => {
   expect(physicalIds(again)).toEqual(physicalIds(deployed));
   // Same code, and no new version published (CloudFront would otherwise roll the edge functions out again).
   expect(again.functions.map((f) => [f.name, f.codeSha256, f.versions])).toEqual(deployed.functions.map((f) => [f.name, f.codeSha256, f.versions]));
+});
+
+// moto creates the role but not the GitHub OIDC provider (so the trust's Federated principal is empty
+// here); test/deploy/ci-role.test.ts checks the provider and the principal in the template.
+test("the ci-role stack deploys: the role trusts GitHub's tokens for this repository's sandbox environment only", () => {
+  expect({ code: ciRole.code, stderr: ciRole.code === 0 ? '' : ciRole.stderr }).toEqual({ code: 0, stderr: '' });
+  expect(ciRoleRead.stack.status).toMatch(/^(CREATE|UPDATE)_COMPLETE$/);
+  expect(ciRoleRead.role.name).toBe(`${names.service}-${STAGE}-github-deploy`);
+  expect(ciRoleRead.role.trust.Statement.map((s) => [s.Effect, s.Action, s.Condition])).toEqual([
+    [
+      'Allow',
+      'sts:AssumeRoleWithWebIdentity',
+      { StringEquals: { 'token.actions.githubusercontent.com:aud': 'sts.amazonaws.com', 'token.actions.githubusercontent.com:sub': `repo:registry-edge/registry-edge:environment:${STAGE}` } },
+    ],
+  ]);
+  // Its permissions name this stage's stacks.
+  const cfn = ciRoleRead.role.statements.find((s) => s.Sid === 'DeployTheStagesStacks')!;
+  expect(cfn.Resource).toEqual([names.mainStack, names.regionalStack].map((stack) => `arn:aws:cloudformation:*:123456789012:stack/${stack}/*`));
 });

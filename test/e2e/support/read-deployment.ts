@@ -3,13 +3,14 @@
  * as one JSON object on stdout, for test/e2e/deploy.test.ts to assert on. It runs inside the test's network
  * namespace (through nsenter), where only loopback exists, so it reaches nothing but AWS_ENDPOINT_URL.
  *
- *   tsx test/e2e/support/read-deployment.ts <stage>
+ *   tsx test/e2e/support/read-deployment.ts <stage>            # the stage's stacks
+ *   tsx test/e2e/support/read-deployment.ts <stage> --ci-role  # its ci-role stack and the role in it
  *
  * The AWS SDK clients here are the ones osls itself depends on (installed with it).
  */
 import { CloudFormationClient, DescribeStacksCommand, GetTemplateCommand, ListStackResourcesCommand } from '@aws-sdk/client-cloudformation';
 import { EventBridgeClient, ListRulesCommand, ListTargetsByRuleCommand } from '@aws-sdk/client-eventbridge';
-import { GetRolePolicyCommand, IAMClient, ListRolePoliciesCommand } from '@aws-sdk/client-iam';
+import { GetRoleCommand, GetRolePolicyCommand, IAMClient, ListRolePoliciesCommand } from '@aws-sdk/client-iam';
 import { GetFunctionConfigurationCommand, LambdaClient, ListVersionsByFunctionCommand } from '@aws-sdk/client-lambda';
 import { GetPublicAccessBlockCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -140,7 +141,28 @@ async function main(stage: string): Promise<Deployment> {
   return { stacks, functions, buckets, deploymentBuckets, rules, queue };
 }
 
-main(process.argv[2] ?? 'sandbox').then(
+export interface DeployedCiRole {
+  stack: DeployedStack;
+  role: { name: string; trust: { Statement: { Effect: string; Action: string; Condition?: Record<string, Record<string, string>> }[] }; statements: DeployedFunction['statements'] };
+}
+
+async function readCiRole(stage: string): Promise<DeployedCiRole> {
+  const names = deployNames(loadStageConfig({ stage }));
+  const stack = await readStack(`${names.service}-ci-${stage}`, SERVICE_REGION);
+  const iam = new IAMClient({ region: SERVICE_REGION });
+  const name = stack.resources.find((r) => r.type === 'AWS::IAM::Role')!.physicalId;
+  const { Role } = await iam.send(new GetRoleCommand({ RoleName: name }));
+  const trust = parsePolicyDocument(Role!.AssumeRolePolicyDocument!) as DeployedCiRole['role']['trust'];
+  const statements: DeployedFunction['statements'] = [];
+  for (const policy of (await iam.send(new ListRolePoliciesCommand({ RoleName: name }))).PolicyNames ?? []) {
+    const { PolicyDocument } = await iam.send(new GetRolePolicyCommand({ RoleName: name, PolicyName: policy }));
+    statements.push(...([parsePolicyDocument(PolicyDocument!).Statement].flat() as DeployedFunction['statements']));
+  }
+  return { stack, role: { name, trust, statements } };
+}
+
+const [stageArg = 'sandbox', what] = process.argv.slice(2);
+(what === '--ci-role' ? readCiRole(stageArg) : main(stageArg)).then(
   (deployment) => process.stdout.write(`${JSON.stringify(deployment)}\n`),
   (error: Error) => {
     process.stderr.write(`read-deployment: ${error.name}: ${error.message}\n`);

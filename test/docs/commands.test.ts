@@ -95,7 +95,7 @@ test('the docs hold command examples (the extraction works)', () => {
 });
 
 test('every example is of a kind this test checks', () => {
-  const known = /^(npx registry-edge |registry-edge |npm (run |start|test|ci)|npx osls |scripts\/setup\.sh|cd regional && npx osls |git |aws |for |done|skopeo )/;
+  const known = /^(npx registry-edge |registry-edge |npm (run |start|test|ci)|npx osls |scripts\/setup\.sh|cd (regional|ci) && npx osls |git |aws |for |done|skopeo )/;
   expect(examples.filter((e) => !known.test(e.command)).map(label)).toEqual([]);
 });
 
@@ -137,6 +137,16 @@ test('the scripts the docs name are in the repository', () => {
     expect({ script, tracked: tracked.has(script) }).toEqual({ script, tracked: true });
   }
   expect(tracked.has('node_modules/.bin/osls') || spawnSync(join(ROOT, 'node_modules/.bin/osls'), ['--version']).status === 0).toBe(true);
+});
+
+test('osls examples run in a folder that holds a service', () => {
+  const osls = ofKind(/npx osls /);
+  expect(osls.length).toBeGreaterThan(0);
+  for (const e of osls) {
+    const dir = /^cd (\S+) && /.exec(e.command)?.[1];
+    const service = dir ? `${dir}/serverless.yml` : 'serverless.yml';
+    expect({ example: label(e), tracked: tracked.has(service) }).toEqual({ example: label(e), tracked: true });
+  }
 });
 
 describe('every deploy example runs (as --dry-run)', () => {

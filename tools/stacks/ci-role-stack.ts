@@ -50,7 +50,9 @@ function deployStatements(config: ResolvedConfig): Statement[] {
     // No resource-level permissions exist for these two.
     { Sid: 'ValidateTemplates', Effect: 'Allow', Action: ['cloudformation:ValidateTemplate', 'cloudformation:ListStacks'], Resource: '*' },
     {
-      // The framework's deployment buckets: CloudFormation names them after the (truncated) stack name.
+      // The framework's deployment buckets: CloudFormation names them after the stack name, truncated (the
+      // regional stacks' to "registry-edge-buckets-s"), so the pattern cannot tell stages apart: stages that
+      // share an account share this statement's reach (another reason to give prod an account of its own).
       Sid: 'DeploymentBuckets',
       Effect: 'Allow',
       Action: ['s3:CreateBucket', 's3:PutBucketPolicy', 's3:GetBucketPolicy', 's3:PutBucketPublicAccessBlock', 's3:PutEncryptionConfiguration', 's3:GetBucketLocation', 's3:ListBucket', 's3:PutObject', 's3:GetObject', 's3:DeleteObject', 's3:PutBucketTagging'],
@@ -87,7 +89,7 @@ function deployStatements(config: ResolvedConfig): Statement[] {
       Effect: 'Allow',
       Action: [
         'lambda:CreateFunction', 'lambda:DeleteFunction', 'lambda:GetFunction', 'lambda:GetFunctionConfiguration', 'lambda:UpdateFunctionCode',
-        'lambda:UpdateFunctionConfiguration', 'lambda:PublishVersion', 'lambda:ListVersionsByFunction', 'lambda:AddPermission', 'lambda:RemovePermission',
+        'lambda:UpdateFunctionConfiguration', 'lambda:PublishVersion', 'lambda:ListVersionsByFunction', 'lambda:ListAliases', 'lambda:AddPermission', 'lambda:RemovePermission',
         'lambda:GetPolicy', 'lambda:TagResource', 'lambda:UntagResource', 'lambda:ListTags', 'lambda:PutFunctionEventInvokeConfig',
         'lambda:UpdateFunctionEventInvokeConfig', 'lambda:DeleteFunctionEventInvokeConfig', 'lambda:GetFunctionEventInvokeConfig',
         'lambda:EnableReplication*', 'lambda:DisableReplication*',

@@ -159,6 +159,22 @@ describe('every deploy example runs (as --dry-run)', () => {
   });
 });
 
+describe('every package example runs', () => {
+  const packages = [...new Set(ofKind(/npm run package -- /).map((e) => /npm run package -- (.*?)(?: &&|$)/.exec(e.command)![1]!))];
+  test('there are some', () => expect(packages.length).toBeGreaterThan(0));
+  // Into a temporary folder (--out) rather than the checkout's .serverless/, which a developer may be using.
+  test.each(packages.map((args) => [args]))('npm run package -- %s', (args) => {
+    const out = mkdtempSync(join(tmpdir(), 'docs-package-'));
+    try {
+      const result = spawnSync(join(ROOT, 'node_modules/.bin/tsx'), [join(ROOT, 'tools/package.ts'), ...args.split(' '), '--out', out], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
+      expect({ status: result.status, stderr: result.stderr }).toEqual({ status: 0, stderr: '' });
+      expect(result.stdout).toMatch(/^cfn-lint: 0 errors, 0 warnings, \d+ notes in \d+ templates$/m);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 300_000);
+});
+
 describe('the offline examples run as written', () => {
   const OFFLINE = /^npx registry-edge (classify|route|ranges compile|build) /;
   const runnable = ofKind(OFFLINE).filter((e) => !hasPlaceholder(e.command));

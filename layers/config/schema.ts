@@ -65,6 +65,17 @@ export const StageConfigSchema = z.strictObject({
   stage: z.string().regex(/^[a-z][a-z0-9-]{0,15}$/, 'must be lower case letters, digits and -, at most 16'),
   service: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/).default('registry-edge'),
   docsUrl: webUrl,
+  /** Who may deploy the stage from GitHub Actions: the ci-role stack's OIDC trust (tools/stacks/ci-role-stack.ts). */
+  ci: z
+    .strictObject({
+      /** owner/name of the repository whose workflows deploy this stage. */
+      repository: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'must be a GitHub repository, owner/name').default('registry-edge/registry-edge'),
+      /** The GitHub environment the deploy job runs in (its OIDC subject); defaults to the stage's name. */
+      environment: z.string().regex(/^[A-Za-z0-9_.-]{1,255}$/, 'must be a GitHub environment name').optional(),
+      /** The account's GitHub OIDC provider, when it exists already (an account holds one per URL); else the stack creates it. */
+      oidcProviderArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/token\.actions\.githubusercontent\.com$/, 'must be the ARN of the token.actions.githubusercontent.com OIDC provider').optional(),
+    })
+    .prefault({}),
   upstream: z.strictObject({
     url: registryOrigin,
     pathPrefix: repositoryPrefix.default(''),

@@ -36,11 +36,6 @@ describe('judgeUpdate', () => {
     expect(judgeUpdate(compile(bump(1)), published, { maxShrink: 0.1 })).toEqual({ verdict: 'publish' });
   });
 
-  test('publishes the same feed again when the published table is in another wire format (a format upgrade)', () => {
-    expect(judgeUpdate(compile(), { ...published, tableFormat: published.tableFormat - 1 }, { maxShrink: 0.1 })).toEqual({ verdict: 'publish' });
-    expect(judgeUpdate(compile(bump(-1)), { ...published, tableFormat: published.tableFormat - 1 }, { maxShrink: 0.1 })).toMatchObject({ verdict: 'unchanged', reason: 'older' });
-  });
-
   test.each([
     ['the same syncToken', 0, 'same', `AWS ${AWS_TOKEN} / GCP ${GCP_TOKEN} is already published`],
     ['an older syncToken', -1, 'older', `is older than the published AWS ${AWS_TOKEN}`],

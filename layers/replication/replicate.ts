@@ -338,7 +338,8 @@ export function createReplicator(options: ReplicatorOptions): Replicator {
     };
 
     const settled = await Promise.all(targets.map(one));
-    const again = replaced.length > 0 ? await replicateVerified(key, digest, replaced, {}) : undefined;
+    // Still absent as far as anyone knows: the verified path copies without a target HEAD, as reconcile does.
+    const again = replaced.length > 0 ? await replicateVerified(key, digest, replaced, { absentFrom: new Set(replaced.map((t) => t.bucket)) }) : undefined;
     const redone = new Map(again?.targets.map((r) => [r.bucket, r]));
     const reports = targets.map((t, i) => settled[i] ?? redone.get(t.bucket)!);
     const report: ObjectReport = { key, digest, targets: reports, quarantined: again?.quarantined ?? false, ...(again?.verification ? { verification: again.verification } : {}) };

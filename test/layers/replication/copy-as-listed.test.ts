@@ -186,6 +186,24 @@ describe('the back-fill path: verify the copy, not the source', () => {
     expect(report.targets.map((t) => t.outcome.status)).toEqual(['copied', 'copied']);
   });
 
+  test("no checksum for a copy, and the copy's HEAD shows other bytes: deleted and quarantined all the same", async () => {
+    const { replicator, absent, commands } = setup(
+      answers(
+        () => undefined,
+        (sent) => {
+          if (sent.command === 'HeadObject' && sent.input.Bucket !== 'primary') return { ContentLength: BYTES.length, ETag: `"copy-of-${sent.input.Bucket}"`, ChecksumSHA256: BAD, ChecksumType: 'FULL_OBJECT' };
+          return undefined;
+        },
+      ),
+    );
+
+    const report = await replicator.replicate(KEY, undefined, absent);
+
+    expect(commands()).toEqual(expect.arrayContaining(['DeleteObject eu', 'DeleteObject ap', 'PutObjectTagging primary']));
+    expect(report).toMatchObject({ quarantined: true, verification: { ok: false, method: 'checksum' } });
+    expect(report.targets.map((t) => t.outcome.status)).toEqual(['quarantined', 'quarantined']);
+  });
+
   test.each([
     ['a target that holds the key differently', { absentFrom: new Set(['eu']), listed: LISTED }, {}],
     ['no listing', { absentFrom: new Set(['eu', 'ap']) }, {}],

@@ -55,6 +55,7 @@ const CREATE_ACTION: Record<string, string> = {
   'AWS::CloudFront::CachePolicy': 'cloudfront:CreateCachePolicy',
   'AWS::CloudFront::OriginRequestPolicy': 'cloudfront:CreateOriginRequestPolicy',
   'AWS::CloudFront::OriginAccessControl': 'cloudfront:CreateOriginAccessControl',
+  'AWS::CloudFront::MonitoringSubscription': 'cloudfront:CreateMonitoringSubscription',
   'AWS::WAFv2::WebACL': 'wafv2:CreateWebACL',
   // The framework's custom resource runs as its own role (created above); CloudFormation invokes it.
   'Custom::S3': 'iam:PassRole',

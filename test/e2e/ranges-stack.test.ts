@@ -63,11 +63,10 @@ describe('range updates and rollbacks on the local stack', () => {
   it('moves a client with `ranges update --stage local`, and back with `ranges rollback --stage local --previous`, without a restart', async () => {
     expect(await location()).toBe(bucketUrl('eu-west-1'));
 
-    // The overlay is configuration: a configuration that puts 127.0.2.0/24 in ap-southeast-1.
-    const local = JSON.parse(readFileSync(join(__dirname, '../../config/local.json'), 'utf8'));
-    local.ranges.overlay = local.ranges.overlay.map((range: { cidr: string }) => (range.cidr === '127.0.2.0/24' ? { ...range, region: 'ap-southeast-1' } : range));
-    const moved = join(work, 'moved.json');
-    writeFileSync(moved, JSON.stringify(local));
+    // The overlay is configuration: the README's example configuration puts 127.0.2.0/24 in ap-southeast-1.
+    const moved = join(__dirname, '../../docs/examples/local-moved.json');
+    const movedOverlay = JSON.parse(readFileSync(moved, 'utf8')).ranges.overlay;
+    expect(movedOverlay).toContainEqual({ cidr: '127.0.2.0/24', cloud: 'aws', region: 'ap-southeast-1' });
     const update = await cli(['ranges', 'update', '--stage', 'local', '--config', moved]);
     expect({ status: update.status, stderr: update.stderr }).toEqual({ status: 0, stderr: '' });
     expect(update.lines).toEqual([expect.objectContaining({ bucket: stack.buckets.config, outcome: 'published', generation: 2 })]);

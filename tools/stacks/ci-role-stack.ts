@@ -117,6 +117,8 @@ function deployStatements(config: ResolvedConfig): Statement[] {
         'cloudfront:ListTagsForResource', 'cloudfront:CreateCachePolicy', 'cloudfront:UpdateCachePolicy', 'cloudfront:GetCachePolicy', 'cloudfront:DeleteCachePolicy',
         'cloudfront:CreateOriginRequestPolicy', 'cloudfront:UpdateOriginRequestPolicy', 'cloudfront:GetOriginRequestPolicy', 'cloudfront:DeleteOriginRequestPolicy',
         'cloudfront:CreateOriginAccessControl', 'cloudfront:UpdateOriginAccessControl', 'cloudfront:GetOriginAccessControl', 'cloudfront:DeleteOriginAccessControl',
+        // The additional distribution metrics (cache hit rate on the dashboard).
+        'cloudfront:CreateMonitoringSubscription', 'cloudfront:GetMonitoringSubscription', 'cloudfront:DeleteMonitoringSubscription',
       ],
       Resource: '*',
     },

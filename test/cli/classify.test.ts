@@ -26,6 +26,17 @@ describe('registry-edge classify', () => {
     ]);
   });
 
+  test('refuses garbage, also where only the tail of an IPv6 address is wrong (the CLI parses strictly, unlike the edge)', () => {
+    const result = runCli(['classify', '2600:1f18:1:2:not-hex', '2600:1f18:1:2:3:4:5:6:7', '3.4.12.04', '2600:1f18:1:2:3:4:5:6']);
+    expect(result.status).toBe(1);
+    expect(result.lines).toEqual([
+      { ip: '2600:1f18:1:2:not-hex', error: 'not an IPv4 or IPv6 address' },
+      { ip: '2600:1f18:1:2:3:4:5:6:7', error: 'not an IPv4 or IPv6 address' },
+      { ip: '3.4.12.04', error: 'not an IPv4 or IPv6 address' },
+      { ip: '2600:1f18:1:2:3:4:5:6', cloud: 'aws', region: 'us-east-1', prefix: '2600:1f18::/33' },
+    ]);
+  });
+
   test('uses the feeds given with --aws and --gcp', () => {
     const dir = tmpdir();
     const aws = join(dir, `aws-${process.pid}.json`);

@@ -1,4 +1,5 @@
 import { type Cidr, formatCidr, formatV4, formatV6, topMask } from '../../../layers/net/ip';
+import { INVALID, UNMATCHED } from '../../../layers/net/table';
 import { snapshot } from '../../support/snapshot';
 
 // Real addresses from the vendored snapshot (data/aws-ip-ranges.json, data/gcp-cloud.json).
@@ -71,5 +72,66 @@ describe('classifying with the snapshot table', () => {
       }
     }
     expect(nested).toBe(247);
+  });
+});
+
+/**
+ * The edge's lazy lookup (`lookupClientIp`): an IPv6 address written out in full is searched by its first
+ * 64 bits, and the rest of its text is read only when an interval starts inside that /64. The snapshot has
+ * such /64s: 2400:6500:0:9::/64 holds four published /128s, 2600:1f01:4902::/64 a /65.
+ */
+describe('the edge\'s lookup of CloudFront\'s clientIp', () => {
+  const { table } = snapshot();
+  const prefixOf = (slot: number) => (slot < 0 ? slot : table.answer(slot).prefix);
+
+  test.each([
+    ['2400:6500:0:9:0:0:0:2', '2400:6500:0:9::2/128'],
+    ['2400:6500:0:9:0:0:0:4', '2400:6500:0:9::4/128'],
+    ['2400:6500:0:9:0:0:0:5', UNMATCHED], // just after the last /128
+    ['2400:6500:0:9:0:0:0:0', UNMATCHED], // just before the first
+    ['2400:6500:0:9:ffff:ffff:ffff:ffff', UNMATCHED],
+    ['2600:1f01:4902:0:8000:0:0:1', '2600:1f01:4902:0:8000::/65'],
+    ['2600:1f01:4902:0:7fff:ffff:ffff:ffff', prefixOf(table.lookup('2600:1f01:4902:0:7fff:ffff:ffff:ffff'))],
+    ['2600:1F18:0:0:0:0:0:1', '2600:1f18::/33'], // upper case, no boundary in its /64: the tail is not read
+    ['2600:1f18::1', '2600:1f18::/33'], // a compressed head goes through the strict parser
+    ['::ffff:3.4.12.4', '3.4.12.4/32'],
+    ['3.4.12.4', '3.4.12.4/32'],
+  ])('%s is found where the strict lookup finds it (%s)', (ip, expected) => {
+    expect(prefixOf(table.lookupClientIp(ip))).toBe(expected);
+    expect(table.lookupClientIp(ip)).toBe(table.lookup(ip));
+  });
+
+  test.each([
+    // Malformed where it decides: the /64 holds a boundary, so the tail is read, strictly.
+    '2400:6500:0:9:0:0:0:zz',
+    '2400:6500:0:9:0:0:0:2:5',
+    '2400:6500:0:9:0:0:0:',
+    '2400:6500:0:9::2::',
+    // A malformed head.
+    '2600:1f18x:0:0:0:0:0:1',
+    '12345:1f18:0:0:0:0:0:1',
+    '2600:1f18:0:0',
+    ':2600:1f18:0:0:0:0:0:1',
+    '2600::1f18::1',
+    '',
+    'localhost',
+    '3.4.12.04',
+    '3.4.12.4 ',
+    `2600:1f18:${'0:'.repeat(20)}1`,
+  ])('%j is not an address to it either', (ip) => {
+    expect(table.lookupClientIp(ip)).toBe(INVALID);
+    expect(table.lookup(ip)).toBe(INVALID);
+  });
+
+  test('is not a validator: where the tail does not decide, it is not read (so untrusted text goes to lookup)', () => {
+    const ip = '2600:1f18:1:2:not-hex';
+    expect(prefixOf(table.lookupClientIp(ip))).toBe('2600:1f18::/33');
+    expect(table.lookup(ip)).toBe(INVALID);
+    expect(table.classify(ip)).toBeUndefined();
+  });
+
+  test('refuses what is not text', () => {
+    expect(table.lookupClientIp(undefined as unknown as string)).toBe(INVALID);
+    expect(table.lookupClientIp(42 as unknown as string)).toBe(INVALID);
   });
 });

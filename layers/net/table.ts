@@ -129,15 +129,23 @@ export class RangeTable {
   }
 
   private searchV4(address: number): number {
-    const { first, crowded, secondAt, secondShift, second } = this.v4Index;
+    const { first, crowded, secondAt, secondShift, second, thirdOf, thirdAt, thirdShift, third } = this.v4Index;
     const top = address >>> 16;
     let lo = first[top]!;
     let hi = first[top + 1]!;
     if (hi - lo > CROWDED) {
       const k = crowded[top]! - 1;
-      const at = secondAt[k]! + ((address & 0xffff) >>> secondShift[k]!);
+      const shift = secondShift[k]!;
+      const at = secondAt[k]! + ((address & 0xffff) >>> shift);
       lo = second[at]!;
       hi = second[at + 1]!;
+      const t = hi - lo > CROWDED ? thirdOf[at]! : 0;
+      if (t !== 0) {
+        // The address bits after the 32 - shift read so far (an IPv4 address has no more after its 32).
+        const at3 = thirdAt[t - 1]! + (shift === 0 ? 0 : ((address << (32 - shift)) >>> thirdShift[t - 1]!));
+        lo = third[at3]!;
+        hi = third[at3 + 1]!;
+      }
     }
     const starts = this.intervals.v4Starts;
     // Largest i in [lo, hi] with starts[i] <= address (starts[lo] <= address holds).
@@ -151,15 +159,24 @@ export class RangeTable {
 
   /** The last IPv6 interval whose start's first 64 bits are at or before (a0, a1). */
   private searchV6Head(a0: number, a1: number): number {
-    const { first, crowded, secondAt, secondShift, second } = this.v6Index;
+    const { first, crowded, secondAt, secondShift, second, thirdOf, thirdAt, thirdShift, third } = this.v6Index;
     const top = a0 >>> 16;
     let lo = first[top]!;
     let hi = first[top + 1]!;
     if (hi - lo > CROWDED) {
       const k = crowded[top]! - 1;
-      const at = secondAt[k]! + ((a0 & 0xffff) >>> secondShift[k]!);
+      const shift = secondShift[k]!;
+      const at = secondAt[k]! + ((a0 & 0xffff) >>> shift);
       lo = second[at]!;
       hi = second[at + 1]!;
+      const t = hi - lo > CROWDED ? thirdOf[at]! : 0;
+      if (t !== 0) {
+        // The 32 address bits after the 32 - shift read so far.
+        const window = shift === 0 ? a1 : ((a0 << (32 - shift)) | (a1 >>> shift)) >>> 0;
+        const at3 = thirdAt[t - 1]! + (window >>> thirdShift[t - 1]!);
+        lo = third[at3]!;
+        hi = third[at3 + 1]!;
+      }
     }
     const starts = this.intervals.v6Starts;
     while (lo < hi) {

@@ -1,7 +1,9 @@
 /**
  * The index that narrows a range-table search to a handful of intervals: 2^16 buckets on an address's
  * top 16 bits (IPv4, and IPv6's first 16 bits), and, for the few buckets crowded with intervals (AWS
- * space), a second level on the next bits, sized to the bucket (about one interval per sub-bucket).
+ * space), a second level on the next bits, sized to the bucket (about one interval per sub-bucket), and a
+ * third on the bits after those for the sub-buckets still crowded (AWS's IPv6 space is clustered: one
+ * /27 of 2600::/16 holds hundreds of intervals).
  *
  * Computed when a table is compiled and stored in the table file (codec.ts), so that loading it at an edge
  * cold start is a few typed-array views. Built at load instead, it cost 3-14 ms for the first table of a
@@ -24,6 +26,9 @@ export interface StartsView {
   count: number;
   top32(i: number): number;
   restZero(i: number): boolean;
+  /** The next 32 bits (IPv6's second word; 0 for IPv4), and whether all bits after those 64 are 0. */
+  word1(i: number): number;
+  rest64Zero(i: number): boolean;
 }
 
 export interface TopIndex {
@@ -35,6 +40,15 @@ export interface TopIndex {
   secondAt: Uint32Array;
   secondShift: Uint8Array;
   second: Uint32Array;
+  /** Per second-level entry: 0, or 1 + the number of its third level. */
+  thirdOf: Uint16Array;
+  /**
+   * Per third level: where its entries start in `third`, and the shift that turns the 32 address bits after
+   * those its second level read (bit 32 - secondShift onwards) into its key.
+   */
+  thirdAt: Uint32Array;
+  thirdShift: Uint8Array;
+  third: Uint32Array;
 }
 
 /**
@@ -64,11 +78,13 @@ export interface TableIndex {
 export function buildTableIndex(intervals: { v4Starts: Uint32Array; v6Starts: Uint32Array; v4Info: Uint16Array; v6Info: Uint16Array }): TableIndex {
   const { v4Starts, v6Starts } = intervals;
   return {
-    v4: buildTopIndex({ count: intervals.v4Info.length, top32: (i) => v4Starts[i]!, restZero: () => true }),
+    v4: buildTopIndex({ count: intervals.v4Info.length, top32: (i) => v4Starts[i]!, restZero: () => true, word1: () => 0, rest64Zero: () => true }),
     v6: buildTopIndex({
       count: intervals.v6Info.length,
       top32: (i) => v6Starts[4 * i]!,
       restZero: (i) => v6Starts[4 * i + 1] === 0 && v6Starts[4 * i + 2] === 0 && v6Starts[4 * i + 3] === 0,
+      word1: (i) => v6Starts[4 * i + 1]!,
+      rest64Zero: (i) => v6Starts[4 * i + 2] === 0 && v6Starts[4 * i + 3] === 0,
     }),
   };
 }
@@ -104,5 +120,43 @@ export function buildTopIndex(starts: StartsView): TopIndex {
     );
     at += (1 << bits[k]!) + 1;
   });
-  return { first, crowded, secondAt, secondShift, second };
+
+  // The third level, for second-level entries still crowded. Built where tables are compiled (and when a
+  // downloaded one is checked), so 64-bit arithmetic in BigInt is fine here.
+  const thirdOf = new Uint16Array(second.length);
+  const thirdAt: number[] = [];
+  const thirdShift: number[] = [];
+  const thirdParts: Uint32Array[] = [];
+  let thirdLength = 0;
+  const head = (i: number) => (BigInt(starts.top32(i)) << 32n) | BigInt(starts.word1(i));
+  crowdedBuckets.forEach((b, k) => {
+    const read = BUCKET_BITS + bits[k]!; // address bits that select one of this second level's entries
+    for (let s = 0; s < 1 << bits[k]!; s++) {
+      const entry = secondAt[k]! + s;
+      const lo = second[entry]!;
+      const hi = second[entry + 1]!;
+      if (hi - lo <= CROWDED || thirdAt.length >= 0xffff) continue;
+      const bits3 = Math.min(BUCKET_BITS, Math.ceil(Math.log2(hi - lo)));
+      const base = (BigInt(b) << 48n) | (BigInt(s) << BigInt(64 - read));
+      const unit = 1n << BigInt(64 - read - bits3);
+      const part = new Uint32Array((1 << bits3) + 1);
+      fillRuns(
+        part,
+        0,
+        1 << bits3,
+        lo,
+        hi,
+        (i) => Number((head(i) - base) / unit),
+        (i) => (head(i) - base) % unit === 0n && starts.rest64Zero(i),
+      );
+      thirdOf[entry] = thirdAt.length + 1;
+      thirdAt.push(thirdLength);
+      thirdShift.push(32 - bits3);
+      thirdParts.push(part);
+      thirdLength += part.length;
+    }
+  });
+  const third = new Uint32Array(thirdLength);
+  thirdParts.forEach((part, t) => third.set(part, thirdAt[t]!));
+  return { first, crowded, secondAt, secondShift, second, thirdOf, thirdAt: Uint32Array.from(thirdAt), thirdShift: Uint8Array.from(thirdShift), third };
 }

@@ -45,7 +45,7 @@ describe('the range table wire format', () => {
     return (24 + view.getUint32(8, true) + 3) & ~3;
   };
 
-  /** Where the stored index starts (after the intervals) and its first-level IPv4 array. */
+  /** Where the stored index starts (after the intervals): 32 bytes of counts, then its arrays. */
   const indexAt = () => {
     const view = new DataView(compiled.bytes.buffer, compiled.bytes.byteOffset);
     const n4 = view.getUint32(12, true);
@@ -58,6 +58,7 @@ describe('the range table wire format', () => {
     expect(decoded.index.v4.first.buffer).toBe(decoded.intervals.v4Starts.buffer);
     expect(decoded.index.v4.first.length).toBe(65537);
     expect(decoded.index.v6.second.length).toBeGreaterThan(0);
+    expect(decoded.index.v6.third.length).toBeGreaterThan(0); // AWS's clustered IPv6 space gets a third level
     const rebuilt = new RangeTable(decoded.places, decoded.intervals);
     for (const ip of ['3.4.12.4', '64.252.81.7', '2600:1f18::1', '2406:daba:f000::1', '8.8.8.8']) expect(loadTable(compiled.bytes).table.lookup(ip)).toBe(rebuilt.lookup(ip));
   });
@@ -71,13 +72,14 @@ describe('the range table wire format', () => {
     ['metadata that is not an object', (b) => replaceText(b, '{"metadata":{', '{"metadata":[{'.slice(0, 13)), /header is not valid JSON|metadata is not an object/],
     ['IPv4 intervals out of order', (_b, v) => v.setUint32(arraysAt() + 8, 0, true), /IPv4 interval 2 is out of order/],
     ['an interval naming a place that does not exist', (_b, v) => v.setUint16(arraysAt() + 4 * v.getUint32(12, true) + 16 * v.getUint32(16, true), 250, true), /IPv4 interval 0 is invalid/],
-    ['an IPv4 index entry that does not follow from the intervals', (_b, v) => v.setUint32(indexAt() + 16 + 4 * 0x0304, 7, true), /IPv4 index does not match/],
+    ['an IPv4 index entry that does not follow from the intervals', (_b, v) => v.setUint32(indexAt() + 32 + 4 * 0x0304, 7, true), /IPv4 index does not match/],
     [
       'an IPv6 second-level entry that does not follow from the intervals',
       (_b, v) => {
         const at = indexAt();
-        const [k4, m4, k6] = [0, 4, 8].map((o) => v.getUint32(at + o, true)) as [number, number, number];
-        const v6Second = at + 16 + 2 * 4 * 65537 + 4 * (k4 + k6) + 4 * m4;
+        // Counts: v4 then v6 (second levels, their entries, third levels, theirs); then the u32 arrays.
+        const [k4, m4, k6] = [0, 4, 16].map((o) => v.getUint32(at + o, true)) as [number, number, number];
+        const v6Second = at + 32 + 2 * 4 * 65537 + 4 * (k4 + k6) + 4 * m4;
         v.setUint32(v6Second + 4, v.getUint32(v6Second + 4, true) + 1, true);
       },
       /IPv6 index does not match/,

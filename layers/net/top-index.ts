@@ -3,14 +3,16 @@
  * top 16 bits (IPv4, and IPv6's first 16 bits), and, for the few buckets crowded with intervals (AWS
  * space), a second level on the next bits, sized to the bucket (about one interval per sub-bucket), and a
  * third on the bits after those for the sub-buckets still crowded (AWS's IPv6 space is clustered: one
- * /27 of 2600::/16 holds hundreds of intervals).
+ * /27 of 2600::/16 holds hundreds of intervals). Measured on the bench workload (bench/classify.ts): the
+ * IPv6 search about 50 ns with two levels, 35 with three; IPv4 gained nothing from a third, so it has none.
  *
  * Computed when a table is compiled and stored in the table file (codec.ts), so that loading it at an edge
  * cold start is a few typed-array views. Built at load instead, it cost 3-14 ms for the first table of a
  * process (the loops run in the interpreter before the JIT takes them) against 0.4 ms for the decode:
- * more than the rest of the edge's init. Stored, it adds about 14 KB to the deflated table (the index
- * is runs of repeated values). A table from the network is checked by building the index again and
- * comparing (`decodeTable` with `check`).
+ * more than the rest of the edge's init. Stored, it adds about 21 KB to the deflated table (the index
+ * is mostly runs of repeated values), leaving the viewer's zip just under 100 KB. A table from the network
+ * is checked by building the index again and comparing (`decodeTable` with `check`: 3-30 ms, once per
+ * refresh).
  *
  * Every entry is an interval number: for a (sub-)bucket, the last interval starting at or before the
  * bucket's first address. An address in bucket b lies in an interval between entry b and entry b + 1.
@@ -78,7 +80,8 @@ export interface TableIndex {
 export function buildTableIndex(intervals: { v4Starts: Uint32Array; v6Starts: Uint32Array; v4Info: Uint16Array; v6Info: Uint16Array }): TableIndex {
   const { v4Starts, v6Starts } = intervals;
   return {
-    v4: buildTopIndex({ count: intervals.v4Info.length, top32: (i) => v4Starts[i]!, restZero: () => true, word1: () => 0, rest64Zero: () => true }),
+    // IPv4 without a third level: measured, it saved nothing there and cost 10 KB of the edge zip.
+    v4: buildTopIndex({ count: intervals.v4Info.length, top32: (i) => v4Starts[i]!, restZero: () => true, word1: () => 0, rest64Zero: () => true }, { thirdLevel: false }),
     v6: buildTopIndex({
       count: intervals.v6Info.length,
       top32: (i) => v6Starts[4 * i]!,
@@ -89,7 +92,7 @@ export function buildTableIndex(intervals: { v4Starts: Uint32Array; v6Starts: Ui
   };
 }
 
-export function buildTopIndex(starts: StartsView): TopIndex {
+export function buildTopIndex(starts: StartsView, { thirdLevel = true } = {}): TopIndex {
   const first = new Uint32Array(BUCKETS + 1);
   fillRuns(first, 0, BUCKETS, 0, starts.count - 1, (i) => starts.top32(i) >>> BUCKET_BITS, (i) => (starts.top32(i) & 0xffff) === 0 && starts.restZero(i));
 
@@ -135,7 +138,7 @@ export function buildTopIndex(starts: StartsView): TopIndex {
       const entry = secondAt[k]! + s;
       const lo = second[entry]!;
       const hi = second[entry + 1]!;
-      if (hi - lo <= CROWDED || thirdAt.length >= 0xffff) continue;
+      if (!thirdLevel || hi - lo <= CROWDED || thirdAt.length >= 0xffff) continue;
       const bits3 = Math.min(BUCKET_BITS, Math.ceil(Math.log2(hi - lo)));
       const base = (BigInt(b) << 48n) | (BigInt(s) << BigInt(64 - read));
       const unit = 1n << BigInt(64 - read - bits3);

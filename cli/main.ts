@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { registerBuild } from './commands/build';
 import { registerClassify } from './commands/classify';
 import { registerCostReport } from './commands/cost-report';
+import { registerPlanRegions } from './commands/plan-regions';
 import { registerRanges } from './commands/ranges';
 import { registerReconcile } from './commands/reconcile';
 import { registerReplay } from './commands/replay';
@@ -29,6 +30,7 @@ export function createProgram(): Command {
   registerStack(program);
   registerSmoke(program);
   registerCostReport(program);
+  registerPlanRegions(program);
   return program;
 }
 

@@ -86,7 +86,11 @@ export type MalformedReason =
   | 'bad-status'
   | 'bad-bytes'
   | 'bad-date'
-  | 'too-long';
+  | 'too-long'
+  /** sc-bytes more than the largest blob could take (analyze.ts: the catalogue's largest, or S3's limit). */
+  | 'implausible-bytes'
+  /** A date beyond the MAX_DAYS distinct days a report keeps (usage.ts). */
+  | 'too-many-days';
 
 export type LineOutcome = { kind: 'record'; record: LogRecord } | { kind: 'skip' } | { kind: 'malformed'; reason: MalformedReason; detail: string };
 
@@ -155,7 +159,7 @@ export class AccessLogParser {
     const date = get('date');
     const time = get('time');
     if (date !== undefined || time !== undefined) {
-      if (date === undefined || time === undefined || !DATE.test(date) || !TIME.test(time)) return bad('bad-date', 'date/time', `${date ?? '-'} ${time ?? '-'}`);
+      if (date === undefined || time === undefined || !isCalendarDate(date) || !isClockTime(time)) return bad('bad-date', 'date/time', `${date ?? '-'} ${time ?? '-'}`);
       record.timestamp = `${date}T${time}Z`;
     }
     const resultType = get('x-edge-result-type');
@@ -164,6 +168,24 @@ export class AccessLogParser {
     if (detailed !== undefined) record.detailedResultType = detailed;
     return { kind: 'record', record };
   }
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** "2026-02-29" has the shape of a date but is none: only real calendar days (from 1970) pass. */
+export function isCalendarDate(text: string): boolean {
+  if (!DATE.test(text)) return false;
+  const year = Number(text.slice(0, 4));
+  const month = Number(text.slice(5, 7));
+  const day = Number(text.slice(8, 10));
+  if (year < 1970 || month < 1 || month > 12 || day < 1) return false;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return day <= (month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!);
+}
+
+/** "23:59:60" is allowed (a leap second); "24:00:00" and "12:61:00" are not. */
+export function isClockTime(text: string): boolean {
+  return TIME.test(text) && Number(text.slice(0, 2)) < 24 && Number(text.slice(3, 5)) < 60 && Number(text.slice(6, 8)) <= 60;
 }
 
 function indexFields(list: string): FieldIndex {

@@ -70,6 +70,8 @@ export interface Attribution {
 
 export interface Router {
   route(record: Pick<LogRecord, 'clientIp' | 'method' | 'uri' | 'querystring'>): Route;
+  /** Where an address is (null: in no published range). */
+  place(ip: string): Place | null;
 }
 
 /** Routes remembered at most; a month of logs asks for the same few thousand blobs over and over. */
@@ -94,6 +96,10 @@ export function createRouter(config: EdgeConfig, table: RangeTable): Router {
   // per distinct pair; Route objects are never changed after this, so they can be shared.
   const cache = new Map<string, Route>();
   return {
+    place(ip) {
+      const slot = table.lookup(ip);
+      return slot < 0 ? null : table.place(slot);
+    },
     route(record) {
       const slot = table.lookup(record.clientIp);
       const key = `${slot}\t${record.method}\t${record.uri}\t${record.querystring}`;

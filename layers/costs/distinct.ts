@@ -4,28 +4,41 @@
  * so that a log naming millions of unknown digests costs kilobytes, not a string each.
  *
  * The strings are hashed (not trusted to be uniform: a digest in a log line is whatever a client asked
- * for) with two rounds of 32-bit FNV-1a mixing into 53 bits.
+ * for) into two 32-bit words: one picks the register, the other gives the rank.
  */
 const P = 12;
 const REGISTERS = 1 << P;
 
-/** A 53-bit hash of a string (cyrb53, public domain). */
-function hash53(text: string): number {
-  let h1 = 0xdeadbeef;
-  let h2 = 0x41c6ce57;
+/**
+ * Two 32-bit FNV-1a hashes of a string (different offset bases), each finished with a xorshift so that
+ * every input bit reaches every output bit. Shifts and adds only: the multiplication by FNV's prime is
+ * written out, which also keeps it fast where Math.imul is not inlined (jest's sandboxed globals).
+ */
+function hash64(text: string, out: Uint32Array): void {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x050c5d1f;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    h1 = Math.imul(h1 ^ c, 2654435761);
-    h2 = Math.imul(h2 ^ c, 1597334677);
+    h1 ^= c;
+    h1 = (h1 + (h1 << 1) + (h1 << 4) + (h1 << 7) + (h1 << 8) + (h1 << 24)) | 0;
+    h2 ^= c;
+    h2 = (h2 + (h2 << 1) + (h2 << 4) + (h2 << 7) + (h2 << 8) + (h2 << 24)) | 0;
   }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
-  return 4294967296 * (2097151 & h2) + (h1 >>> 0);
+  h1 ^= h1 << 13;
+  h1 ^= h1 >>> 17;
+  h1 ^= h1 << 5;
+  h2 ^= h2 >>> 15;
+  h2 ^= h2 << 11;
+  h2 ^= h2 >>> 7;
+  h2 ^= h2 << 17;
+  out[0] = h1;
+  out[1] = h2;
 }
 
 export class DistinctCounter {
   private exact: Set<string> | null = new Set();
   private registers: Uint8Array | null = null;
+  private readonly hash = new Uint32Array(2);
 
   constructor(private readonly exactLimit = 10_000) {}
 
@@ -42,15 +55,10 @@ export class DistinctCounter {
   }
 
   private sketch(text: string): void {
-    const h = hash53(text);
-    const index = h % REGISTERS;
-    // The remaining 41 bits: the position of the first 1 bit, counted from 1.
-    let rest = Math.floor(h / REGISTERS);
-    let rank = 1;
-    while (rank <= 41 && (rest & 1) === 0) {
-      rest = Math.floor(rest / 2);
-      rank++;
-    }
+    hash64(text, this.hash);
+    // One hash picks the register; the other's leading zeros (plus one) are the rank.
+    const index = this.hash[0]! & (REGISTERS - 1);
+    const rank = Math.clz32(this.hash[1]!) + 1;
     if (rank > this.registers![index]!) this.registers![index] = rank;
   }
 

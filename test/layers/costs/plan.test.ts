@@ -8,7 +8,7 @@ import { createRouter } from '../../../layers/costs/attribute';
 import type { LogInput } from '../../../layers/costs/log-files';
 import { MONTH_SECONDS, PlanError, planRegions, RegionTally } from '../../../layers/costs/plan';
 import { DEFAULT_PRICES, GB, resolvePrices } from '../../../layers/costs/prices';
-import { NO_SIZES, sizesOf } from '../../../layers/costs/sizes';
+import { NO_SIZES, type SizeLookup, sizesOf } from '../../../layers/costs/sizes';
 import { loadTable } from '../../../layers/net/load';
 import { compileRanges } from '../../../layers/ranges/compile';
 import { testConfig } from '../../support/configs';
@@ -36,7 +36,7 @@ const LINES = [
 ];
 const input = (text: string): LogInput => ({ name: 'cf.log', open: async function* () { yield Buffer.from(text); } });
 
-async function plan(options: { catalogBytes?: number; prices?: typeof DEFAULT_PRICES; lines?: LogLineSpec[]; sizes?: typeof sizes } = {}) {
+async function plan(options: { catalogBytes?: number; prices?: typeof DEFAULT_PRICES; lines?: LogLineSpec[]; sizes?: SizeLookup } = {}) {
   const tally = new RegionTally();
   const analysis = await analyzeLogs([input(logText(options.lines ?? LINES))], router, { sizes: options.sizes ?? sizes, observe: tally.observe });
   return planRegions({ tally, period: analysis.tally.result().period, config: config.edge, prices: options.prices ?? DEFAULT_PRICES, sizes: options.sizes ?? sizes, ...(options.catalogBytes !== undefined ? { catalogBytes: options.catalogBytes } : {}) });

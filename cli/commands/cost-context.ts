@@ -133,6 +133,12 @@ export async function loadCostContext(options: CostOptions): Promise<CostContext
   return { config, router, sizes, sources, prices, routing };
 }
 
+/** --catalog-bytes: digits only (a size in bytes), or an error naming the option. */
+export function byteCount(value: string): number {
+  if (!/^\d{1,16}$/.test(value)) throw new Error(`--catalog-bytes: "${value}" is not a number of bytes (digits only, e.g. 5497558138880)`);
+  return Number(value);
+}
+
 /** "no log records in …" with the first malformed line, when nothing could be read. */
 export function noRecordsError(names: string[], malformed: { lines: number; examples: { where: string; detail: string }[] }): Error {
   const why = malformed.lines > 0 ? `: ${malformed.lines} line(s), all malformed (first at ${malformed.examples[0]!.where}: ${malformed.examples[0]!.detail})` : '';

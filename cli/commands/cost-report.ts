@@ -13,11 +13,12 @@ import { resolveInputs } from '../../layers/costs/log-files';
 import { type Plan, PlanError, planRegions, RegionTally } from '../../layers/costs/plan';
 import { buildReport, renderReport } from '../../layers/costs/report';
 import { printJson } from '../io';
-import { type CostOptions, costOptions, loadCostContext, noRecordsError } from './cost-context';
+import { byteCount, type CostOptions, costOptions, loadCostContext, noRecordsError } from './cost-context';
 
 interface CostReportOptions extends CostOptions {
   s3Logs?: string[];
   html?: string;
+  catalogBytes?: number;
   json?: boolean;
 }
 
@@ -31,6 +32,7 @@ export function registerCostReport(program: Command): void {
   costOptions(command, { bucket: "list blob sizes from this bucket (default with --s3-endpoint: the stage's primary bucket)" })
     .option('--s3-logs <path>', "the blob buckets' S3 server access logs (files or folders, gzip or plain; repeatable): bytes of redirected downloads measured, not taken from blob sizes", (v: string, all: string[] | undefined) => [...(all ?? []), v])
     .option('--html <file>', 'also write the report as one self-contained HTML page (charts by path and by day, the table, the plan-regions ranking)')
+    .option('--catalog-bytes <n>', "for the HTML page's plan-regions ranking: the catalogue's size in bytes (default: the sum of the sizes given)", byteCount)
     .option('--json', 'print one JSON object instead of the table')
     .action(async (logs: string[], options: CostReportOptions) => {
       if (!options.stage === !options.config) throw new Error('name the stage whose routing produced the logs: --stage <stage> or --config <file> (one of them)');
@@ -53,7 +55,7 @@ export function registerCostReport(program: Command): void {
       if (options.html) {
         let plan: Plan | string;
         try {
-          plan = planRegions({ tally: regions, period: usage.period, config: config.edge, prices, sizes });
+          plan = planRegions({ tally: regions, period: usage.period, config: config.edge, prices, sizes, ...(options.catalogBytes !== undefined ? { catalogBytes: options.catalogBytes } : {}) });
         } catch (error) {
           if (!(error instanceof PlanError)) throw error;
           plan = error.message;

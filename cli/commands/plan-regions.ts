@@ -10,16 +10,11 @@ import { resolveInputs } from '../../layers/costs/log-files';
 import { type Plan, planRegions, RegionTally } from '../../layers/costs/plan';
 import { formatBytes, formatMoney } from '../../layers/costs/report';
 import { printJson } from '../io';
-import { type CostOptions, costOptions, loadCostContext, noRecordsError } from './cost-context';
+import { byteCount, type CostOptions, costOptions, loadCostContext, noRecordsError } from './cost-context';
 
 interface PlanOptions extends CostOptions {
   catalogBytes?: number;
   json?: boolean;
-}
-
-function byteCount(value: string): number {
-  if (!/^\d{1,16}$/.test(value)) throw new Error(`--catalog-bytes: "${value}" is not a number of bytes (digits only, e.g. 5497558138880)`);
-  return Number(value);
 }
 
 function table(rows: string[][]): string[] {
@@ -30,13 +25,21 @@ function table(rows: string[][]): string[] {
 export function renderPlan(plan: Plan): string {
   const lines = [`registry-edge plan-regions: ${plan.period.from} to ${plan.period.to} (${plan.period.days} day(s)), per month`];
   lines.push(`  prices: as of ${plan.prices.asOf}: ${plan.prices.source}`);
-  const row = (r: Plan['candidates'][number], extra = '') => [r.region + extra, formatBytes(r.monthlyBytes), formatMoney(r.monthlySavingUsd), formatMoney(r.monthlyCostUsd), formatMoney(r.monthlyNetUsd), r.monthlyNetUsd > 0 ? 'yes' : 'no'];
+  const row = (r: Plan['candidates'][number], primary = false) => [
+    r.region + (primary ? ' (primary)' : ''),
+    formatBytes(r.monthlyBytes),
+    formatMoney(r.monthlySavingUsd),
+    formatMoney(r.monthlyCostUsd),
+    formatMoney(r.monthlyNetUsd),
+    // The primary bucket is where blobs are written: it is needed whatever it saves.
+    primary ? 'needed' : r.monthlyNetUsd > 0 ? 'yes' : 'no',
+  ];
   const head = (what: string) => [what, 'bytes/month', 'saving/month', 'cost/month', 'net/month', 'worth it'];
   lines.push('', 'regions without a bucket whose clients pulled (best first):');
   if (plan.candidates.length === 0) lines.push('  none: every AWS client pulled from its own region, or no AWS client pulled');
   else lines.push(...table([head('region'), ...plan.candidates.map((r) => row(r))]).map((l) => `  ${l}`));
   lines.push('', 'regions with a bucket (does it pay for itself?):');
-  lines.push(...table([head('region'), ...plan.existing.map((r) => row(r, r.primary ? ' (primary)' : ''))]).map((l) => `  ${l}`));
+  lines.push(...table([head('region'), ...plan.existing.map((r) => row(r, r.primary))]).map((l) => `  ${l}`));
   lines.push('', 'assumptions:', ...plan.assumptions.map((a) => `  - ${a}`));
   return `${lines.join('\n')}\n`;
 }

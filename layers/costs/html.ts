@@ -7,7 +7,7 @@
 import { type PathName, PATHS } from './attribute';
 import type { Plan } from './plan';
 import { type CostReport, formatBytes, formatMoney, PATH_LABELS } from './report';
-import { escapeXml as esc, horizontalBars, verticalBars } from './svg';
+import { escapeXml as esc, horizontalBars, niceByteStep, verticalBars } from './svg';
 
 export const PATH_COLORS: Record<PathName, string> = {
   regionalSameRegion: '#2f9e44',
@@ -16,6 +16,8 @@ export const PATH_COLORS: Record<PathName, string> = {
   cloudfront: '#1c7ed6',
   other: '#adb5bd',
 };
+/** Charts and their table side by side in a 1200 px window. */
+const CHART_WIDTH = 480;
 const WITHOUT = '#e03131';
 const WITH = '#1971c2';
 
@@ -41,14 +43,17 @@ function dayTable(report: CostReport): string {
 
 function planSection(plan: Plan | string): string {
   if (typeof plan === 'string') return `<p class="muted">No ranking: ${esc(plan)}.</p>`;
-  const rows = [...plan.candidates.map((r) => ({ ...r, label: r.region, kind: 'candidate' })), ...plan.existing.map((r) => ({ ...r, label: `${r.region} (has a bucket${r.primary ? ', primary' : ''})`, kind: 'existing' }))];
+  const rows = [
+    ...plan.candidates.map((r) => ({ ...r, label: r.region, kind: 'candidate', verdict: r.monthlyNetUsd > 0 ? 'worth a bucket' : 'not worth a copy' })),
+    ...plan.existing.map((r) => ({ ...r, label: r.region, kind: 'existing', verdict: r.primary ? 'primary bucket: needed' : r.monthlyNetUsd > 0 ? 'bucket pays for itself' : 'bucket does not pay' })),
+  ];
   const chart = horizontalBars(
-    rows.map((r) => ({ label: r.label, value: r.monthlyNetUsd, color: r.monthlyNetUsd > 0 ? '#2f9e44' : '#c92a2a' })),
-    { title: 'Net saving a month of a bucket in each region', format: formatMoney, width: 620 },
+    rows.map((r) => ({ label: r.kind === 'existing' ? `${r.region} (bucket)` : r.region, value: r.monthlyNetUsd, color: r.monthlyNetUsd > 0 ? '#2f9e44' : '#c92a2a' })),
+    { title: 'Net saving a month of a bucket in each region', format: formatMoney, width: CHART_WIDTH },
   );
   const line = (r: (typeof rows)[number]) =>
-    `<tr class="${r.kind}"><td>${esc(r.label)}</td><td>${esc(formatBytes(r.monthlyBytes))}</td><td>${esc(formatMoney(r.monthlySavingUsd))}</td><td>${esc(formatMoney(r.monthlyCostUsd))}</td><td class="${r.monthlyNetUsd > 0 ? 'good' : 'bad'}">${esc(formatMoney(r.monthlyNetUsd))}</td></tr>`;
-  const table = `<table><thead><tr><th>region</th><th>bytes/month</th><th>saving</th><th>cost</th><th>net</th></tr></thead><tbody>${rows.map(line).join('')}</tbody></table>`;
+    `<tr class="${r.kind}"><td>${esc(r.label)}</td><td>${esc(formatBytes(r.monthlyBytes))}</td><td>${esc(formatMoney(r.monthlySavingUsd))}</td><td>${esc(formatMoney(r.monthlyCostUsd))}</td><td class="${r.monthlyNetUsd > 0 ? 'good' : 'bad'}">${esc(formatMoney(r.monthlyNetUsd))}</td><td>${esc(r.verdict)}</td></tr>`;
+  const table = `<table><thead><tr><th>region</th><th>bytes/month</th><th>saving</th><th>cost</th><th>net</th><th></th></tr></thead><tbody>${rows.map(line).join('')}</tbody></table>`;
   return `<div class="pair"><div class="chart">${chart}</div><div>${table}</div></div>
 <p class="muted">Prices as of ${esc(plan.prices.asOf)}. Assumptions:</p><ul class="muted small">${plan.assumptions.map((a) => `<li>${esc(a)}</li>`).join('')}</ul>`;
 }
@@ -56,22 +61,24 @@ function planSection(plan: Plan | string): string {
 export function renderHtmlReport(report: CostReport, plan: Plan | string): string {
   const period = report.period.from ? `${report.period.from} to ${report.period.to}` : 'no dates in the log';
   const bytesByPath = horizontalBars(
-    [...blobPaths.map((p) => ({ label: PATH_LABELS[p], value: report.paths[p].bytes, color: PATH_COLORS[p] })), { label: 'without registry-edge', value: report.baseline.bytes, color: WITHOUT, note: `${formatBytes(report.baseline.bytes)} (all upstream)` }],
-    { title: 'Blob bytes by path', format: formatBytes },
+    [...blobPaths.map((p) => ({ label: PATH_LABELS[p], value: report.paths[p].bytes, color: PATH_COLORS[p] })), { label: 'without registry-edge', value: report.baseline.bytes, color: WITHOUT }],
+    { title: 'Blob bytes by path', format: formatBytes, step: niceByteStep, width: CHART_WIDTH },
   );
   const costByPath = horizontalBars(
     [...PATHS.map((p) => ({ label: PATH_LABELS[p], value: report.paths[p].cost.total, color: PATH_COLORS[p] })), { label: 'total', value: report.total.cost.total, color: WITH }, { label: 'without registry-edge', value: report.baseline.cost, color: WITHOUT }],
-    { title: 'Cost by path', format: formatMoney },
+    { title: 'Cost by path', format: formatMoney, width: CHART_WIDTH },
   );
-  const days = report.days.map((d) => d.day);
-  const bytesByDay = verticalBars(days, blobPaths.map((p) => ({ name: PATH_LABELS[p], color: PATH_COLORS[p], values: report.days.map((d) => d.bytes[p]) })), { title: 'Blob bytes by day and path', format: formatBytes, stacked: true });
+  // Days within one year read as "11-27": narrow enough to label every bar.
+  const oneYear = new Set(report.days.map((d) => d.day.slice(0, 4))).size === 1;
+  const days = report.days.map((d) => (oneYear ? d.day.slice(5) : d.day));
+  const bytesByDay = verticalBars(days, blobPaths.map((p) => ({ name: PATH_LABELS[p], color: PATH_COLORS[p], values: report.days.map((d) => d.bytes[p]) })), { title: 'Blob bytes by day and path', format: formatBytes, stacked: true, step: niceByteStep, width: CHART_WIDTH });
   const costByDay = verticalBars(
     days,
     [
       { name: 'with registry-edge', color: WITH, values: report.days.map((d) => d.cost) },
       { name: 'without (all from upstream)', color: WITHOUT, values: report.days.map((d) => d.baseline.cost) },
     ],
-    { title: 'Cost by day, with and without the redirects', format: formatMoney },
+    { title: 'Cost by day, with and without the redirects', format: formatMoney, width: CHART_WIDTH },
   );
   const savings = report.savings.percent === null ? 'no baseline' : `${report.savings.percent.toFixed(1)} %`;
   const s3 = report.s3Logs ? `; S3 access logs: ${count(report.s3Logs.files)} file(s), ${count(report.s3Logs.downloads)} measured download(s)` : '';
@@ -87,8 +94,11 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 10px;padding-bo
 .kpi{border:1px solid #e6e9ed;border-radius:8px;padding:10px 16px;min-width:150px}
 .kpi b{display:block;font-size:22px}.kpi span{color:#52606d;font-size:12px}
 .pair{display:flex;gap:28px;flex-wrap:wrap;align-items:flex-start}
+@media (min-width:1100px){.pair{flex-wrap:nowrap}}
+.charts,.chart{flex:0 0 auto}.pair>div:last-child{overflow-x:auto}
+svg{max-width:100%;height:auto}
 .charts{display:flex;flex-direction:column;gap:18px}
-table{border-collapse:collapse;font-size:13px}th,td{padding:4px 10px;text-align:right;border-bottom:1px solid #eef0f2;white-space:nowrap}
+table{border-collapse:collapse;font-size:13px}th,td{padding:4px 8px;text-align:right;border-bottom:1px solid #eef0f2;white-space:nowrap}
 th:first-child,td:first-child{text-align:left}thead th{color:#52606d;font-weight:600}tfoot th{border-top:2px solid #cbd2d9}
 tr.baseline th{color:#c92a2a}.good{color:#2b8a3e;font-weight:600}.bad{color:#c92a2a}
 .swatch{display:inline-block;width:10px;height:10px;border-radius:2px;margin-right:6px}

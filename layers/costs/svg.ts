@@ -24,11 +24,18 @@ export function niceStep(range: number, steps = 5): number {
   return 10 * power;
 }
 
+/** A nice step in binary units (1, 2 or 5 KiB, MiB, GiB, ...), so byte axes read 0, 50 GiB, 100 GiB. */
+export function niceByteStep(range: number, steps = 5): number {
+  let unit = 1;
+  while (unit * 1024 <= range / steps && unit < 1024 ** 5) unit *= 1024;
+  return niceStep(range / unit, steps) * unit;
+}
+
 /** Ticks covering [min, max], including 0. */
-function ticks(min: number, max: number, steps = 5): number[] {
+function ticks(min: number, max: number, steps = 5, stepOf: (range: number, steps: number) => number = niceStep): number[] {
   const lo = Math.min(0, min);
   const hi = Math.max(0, max);
-  const step = niceStep(hi - lo || 1, steps);
+  const step = stepOf(hi - lo || 1, steps);
   const out: number[] = [];
   for (let t = Math.floor(lo / step) * step; t <= Math.ceil(hi / step) * step + step / 2; t += step) out.push(Math.round(t / step) * step);
   return out;
@@ -49,6 +56,8 @@ export interface ChartOptions {
   title: string;
   format: (value: number) => string;
   width?: number;
+  /** The axis step for a range (default: 1, 2, 2.5 or 5 times a power of ten; niceByteStep for bytes). */
+  step?: (range: number, steps: number) => number;
 }
 
 /** One bar per row, labels on the left, values at the bars' ends. */
@@ -61,7 +70,7 @@ export function horizontalBars(rows: readonly HorizontalRow[], options: ChartOpt
   const height = top + rows.length * rowHeight + 30;
   const plotLeft = labelWidth;
   const plotWidth = width - labelWidth - valueRoom;
-  const axis = ticks(Math.min(0, ...rows.map((r) => r.value)), Math.max(0, ...rows.map((r) => r.value)), 4);
+  const axis = ticks(Math.min(0, ...rows.map((r) => r.value)), Math.max(0, ...rows.map((r) => r.value)), 4, options.step);
   const lo = axis[0]!;
   const hi = axis[axis.length - 1]!;
   const x = (v: number) => plotLeft + ((v - lo) / (hi - lo || 1)) * plotWidth;
@@ -77,8 +86,8 @@ export function horizontalBars(rows: readonly HorizontalRow[], options: ChartOpt
     parts.push(text(plotLeft - 8, y + 18, row.label, `font-size="12" fill="${TEXT}" text-anchor="end"`));
     parts.push(`<rect x="${n(x0)}" y="${y + 5}" width="${n(Math.max(row.value === 0 ? 0 : 1, x1 - x0))}" height="${rowHeight - 10}" rx="2" fill="${row.color}"><title>${escapeXml(`${row.label}: ${row.note ?? options.format(row.value)}`)}</title></rect>`);
     const label = row.note ?? options.format(row.value);
-    if (row.value < 0) parts.push(text(x0 - 6, y + 18, label, `font-size="11" fill="${TEXT}" text-anchor="end"`));
-    else parts.push(text(x1 + 6, y + 18, label, `font-size="11" fill="${TEXT}"`));
+    // A negative value's label goes right of the zero line, clear of the row labels on the left.
+    parts.push(text(x1 + 6, y + 18, label, `font-size="11" fill="${TEXT}"`));
   });
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img" aria-label="${escapeXml(options.title)}">${parts.join('')}</svg>`;
 }
@@ -106,7 +115,7 @@ export function verticalBars(categories: readonly string[], series: readonly Ser
   const plotWidth = width - left - right;
   const plotHeight = height - top - bottom;
   const totals = categories.map((_, c) => (options.stacked ? series.reduce((s, se) => s + Math.max(0, se.values[c] ?? 0), 0) : Math.max(0, ...series.map((se) => se.values[c] ?? 0))));
-  const axis = ticks(0, Math.max(0, ...totals), 4);
+  const axis = ticks(0, Math.max(0, ...totals), 4, options.step);
   const hi = axis[axis.length - 1]! || 1;
   const y = (v: number) => top + plotHeight - (v / hi) * plotHeight;
   const slot = plotWidth / Math.max(1, categories.length);
@@ -123,8 +132,9 @@ export function verticalBars(categories: readonly string[], series: readonly Ser
     parts.push(`<line x1="${left}" y1="${n(y(t))}" x2="${width - right}" y2="${n(y(t))}" stroke="${t === 0 ? AXIS : GRID}" stroke-width="1"/>`);
     parts.push(text(left - 6, y(t) + 4, options.format(t), `font-size="10" fill="${MUTED}" text-anchor="end"`));
   }
-  // Label every k-th category so labels never overlap (about 60 px each).
-  const every = Math.max(1, Math.ceil(60 / slot));
+  // Label every k-th category so labels never overlap (6 px a character and some room).
+  const labelWidth = Math.max(0, ...categories.map((c) => c.length)) * 6 + 8;
+  const every = Math.max(1, Math.ceil(labelWidth / slot));
   categories.forEach((category, c) => {
     const x0 = left + c * slot + gap / 2;
     const barWidth = slot - gap;

@@ -16,7 +16,7 @@ export const COST_AWS_FEED = {
   syncToken: '1764201600',
   createDate: '2026-11-27-00-00-00',
   prefixes: [aws('192.0.2.0/26', 'us-east-1'), aws('192.0.2.64/26', 'eu-west-1'), aws('192.0.2.128/26', 'ap-south-1'), aws('192.0.2.192/26', 'sa-east-1'), aws('198.51.100.0/26', 'ap-southeast-1'), aws('198.51.100.64/26', 'GLOBAL')],
-  ipv6_prefixes: [],
+  ipv6_prefixes: [{ ipv6_prefix: '2001:db8:1::/48', region: 'eu-west-1', service: 'EC2' }],
 } as unknown as AwsFeed;
 export const COST_GCP_FEED = { syncToken: '1', creationTime: '2026-11-27T00:00:00', prefixes: [{ ipv4Prefix: '203.0.113.0/24', scope: 'us-central1' }] } as unknown as GcpFeed;
 

@@ -231,7 +231,7 @@ describe('registry-edge cost-report on the local stack\'s access log', () => {
         aborted: 0,
         mismatch: 0,
       });
-      expect(report.sizes.unknown).toEqual({ downloads: 1, digests: [regionalOnly] });
+      expect(report.sizes.unknown).toEqual({ downloads: 1, distinct: 1, exact: true, sample: [regionalOnly] });
       expect(stderr).toMatch(/1 download\(s\) of 1 blob\(s\) have no known size/);
       expect(report.total).toMatchObject({ requests: entries.length, downloads: skopeoBlobs.length + 2 + 2 + 1 + 3 });
       // The distribution's bytes, path by path, add up to every byte the emulator sent.

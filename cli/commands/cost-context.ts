@@ -9,7 +9,7 @@ import type { Command } from 'commander';
 import type { ResolvedConfig } from '../../layers/config/schema';
 import { createRouter, type Router } from '../../layers/costs/attribute';
 import { listBlobSizes } from '../../layers/costs/bucket-sizes';
-import { InputError, readLines, resolveInputs } from '../../layers/costs/log-files';
+import { InputError, readLineBatches, resolveInputs } from '../../layers/costs/log-files';
 import { DEFAULT_PRICES, type PriceTable, resolvePrices } from '../../layers/costs/prices';
 import { addSizesLine, type BlobSizes, parseSizes, SizesBuilder } from '../../layers/costs/sizes';
 import { loadTable } from '../../layers/net/load';
@@ -90,7 +90,7 @@ async function readSizesFile(path: string, into: SizesBuilder): Promise<number> 
   else {
     // `aws s3 ls` of a big bucket is hundreds of MB: never held whole (and may be gzipped).
     const [input] = resolveInputs([path]);
-    for await (const line of readLines(input!)) addSizesLine(line.text, `${path}:${line.number}`, into);
+    for await (const batch of readLineBatches(input!)) for (const line of batch) addSizesLine(line.text, `${path}:${line.number}`, into);
   }
   return into.added - before;
 }

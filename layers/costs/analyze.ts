@@ -10,7 +10,7 @@
 import { type LogRecord, type MalformedReason } from './access-log';
 import { AccessLogParser } from './access-log';
 import { type Attribution, attribute, clientClassOf, type Route, type Router } from './attribute';
-import { type LogInput, readLines } from './log-files';
+import { type LogInput, readLineBatches } from './log-files';
 import { MAX_OBJECT_BYTES, parseS3LogLine, type S3MalformedReason } from './s3-access-log';
 import { digestOfKey, NO_SIZES, type SizeLookup } from './sizes';
 import { UsageTally } from './usage';
@@ -80,7 +80,7 @@ export async function analyzeLogs(inputs: readonly LogInput[], router: Router, o
   let records = 0;
   for (const input of inputs) {
     const parser = new AccessLogParser();
-    for await (const line of readLines(input)) {
+    for await (const batch of readLineBatches(input)) for (const line of batch) {
       const outcome = parser.line(line.text, line.tooLong);
       if (outcome.kind === 'skip') continue;
       lines++;
@@ -114,7 +114,7 @@ async function analyzeS3Logs(options: S3LogsOptions, router: Router, tally: Usag
   const summary: S3LogSummary = { files: options.inputs.length, lines: 0, downloads: 0, bytes: 0, ignored: {}, malformed: { lines: 0, reasons: {}, examples: [] } };
   const ignore = (why: string) => (summary.ignored[why] = (summary.ignored[why] ?? 0) + 1);
   for (const input of options.inputs) {
-    for await (const line of readLines(input)) {
+    for await (const batch of readLineBatches(input)) for (const line of batch) {
       const outcome = parseS3LogLine(line.text, line.tooLong);
       if (outcome.kind === 'skip') continue;
       summary.lines++;

@@ -114,9 +114,23 @@ describe('routes are worked out once per client range and request', () => {
   test('two addresses in one range share a route; another range gets its own', () => {
     const local = routerFor();
     const first = local.route(log(EU_WEST, 307));
-    expect(local.route(log('192.0.2.71', 307))).toBe(first);
-    expect(local.route(log(US_EAST, 307))).not.toBe(first);
+    // One decision shared (the same object), in a route of the request's own.
+    expect(local.route(log('192.0.2.71', 307))).toEqual(first);
+    expect(local.route(log('192.0.2.71', 307)).destination).toBe(first.destination);
+    expect(local.route(log(US_EAST, 307)).destination).not.toBe(first.destination);
     expect(local.route(log(US_EAST, 307)).destination).toEqual({ kind: 'bucket', region: 'us-east-1' });
+  });
+
+  test('blobs with different digests share the decision, each route naming its own digest', () => {
+    const local = routerFor();
+    const other = `sha512:${'e'.repeat(128)}`;
+    const a = local.route(log(EU_WEST, 307));
+    const b = local.route(log(EU_WEST, 307, { uri: `/v2/org/app/blobs/${other}` }));
+    expect([a.digest, b.digest]).toEqual([DIGEST, other]);
+    expect(b.destination).toEqual({ kind: 'bucket', region: 'eu-west-1' });
+    // A digest that is not well formed is not a blob: the edge answers it with an error itself.
+    const bad = local.route(log(EU_WEST, 400, { uri: `/v2/org/app/blobs/sha256:${'D'.repeat(64)}` }));
+    expect([bad.digest, bad.destination]).toEqual([undefined, { kind: 'generated' }]);
   });
 
   test('still right once more requests than it remembers have gone by', () => {

@@ -52,7 +52,8 @@ export function resolveInputs(paths: readonly string[], stdin: () => AsyncIterab
       }
       for (const name of names) if (!name.startsWith('.')) visit(join(path, name), depth + 1);
     } else if (stats.isFile()) {
-      inputs.push({ name: path, open: () => createReadStream(path) });
+      // Large reads and large inflated chunks: each chunk is an await, and a log is hundreds of MB.
+      inputs.push({ name: path, open: () => createReadStream(path, { highWaterMark: 256 * 1024 }) });
     }
   };
   for (const path of paths) {
@@ -84,7 +85,7 @@ export async function* decodedBytes(source: AsyncIterable<Buffer>): AsyncGenerat
     yield* rest();
     return;
   }
-  const gunzip = createGunzip();
+  const gunzip = createGunzip({ chunkSize: 64 * 1024 });
   // pipeline() passes a source error on to gunzip, so iterating it throws instead of hanging.
   pipeline(Readable.from(rest()), gunzip, () => {});
   for await (const chunk of gunzip) yield chunk as Buffer;

@@ -88,6 +88,20 @@ export interface TallyOptions {
 
 const isRegional = (path: PathName) => path === 'regionalSameRegion' || path === 'regionalCrossRegion';
 
+function count(usage: PathUsage, record: LogRecord, attribution: Attribution, unknown: boolean, bytes: number | undefined): void {
+  usage.requests++;
+  if (record.scBytes !== undefined) usage.edgeBytes += record.scBytes;
+  if (attribution.originFetch) usage.originFetches++;
+  usage.bucketRequests += attribution.bucketRequests;
+  if (!attribution.download) return;
+  usage.downloads++;
+  if (unknown) usage.unknownSize++;
+  else if (bytes !== undefined) {
+    usage.bytes += bytes;
+    usage.bytesByClient[attribution.clientClass] += bytes;
+  }
+}
+
 export class UsageTally {
   private readonly paths = emptyPaths();
   private readonly days = new Map<string, Record<PathName, PathUsage>>();
@@ -111,11 +125,18 @@ export class UsageTally {
     return timestamp === undefined || this.days.size < MAX_DAYS || this.days.has(timestamp.slice(0, 10));
   }
 
+  private lastDay = '';
+  private lastDayPaths: Record<PathName, PathUsage> | undefined;
+
   private day(timestamp: string | undefined): Record<PathName, PathUsage> | undefined {
     if (timestamp === undefined) return undefined;
+    // Logs come in time order, a day's lines together: remember the last day rather than look it up.
+    if (this.lastDayPaths && timestamp.startsWith(this.lastDay)) return this.lastDayPaths;
     const day = timestamp.slice(0, 10);
     let paths = this.days.get(day);
     if (!paths) this.days.set(day, (paths = emptyPaths()));
+    this.lastDay = day;
+    this.lastDayPaths = paths;
     return paths;
   }
 
@@ -128,36 +149,27 @@ export class UsageTally {
   /** Counts one request; returns the bytes of the blob it downloaded, when known. */
   add(record: LogRecord, attribution: Attribution): number | undefined {
     const day = this.day(record.timestamp);
-    const targets = day ? [this.paths[attribution.path], day[attribution.path]] : [this.paths[attribution.path]];
     this.seen(record.timestamp);
     if (record.scBytes === undefined) this.withoutScBytes++;
     if (attribution.reason) this.other[attribution.reason]++;
     if (attribution.fallback) this.fallbacks++;
     const download = attribution.download;
     let bytes: number | undefined;
+    // What the download adds to `bytes`: nothing when unknown, or when S3 logs measure it (addMeasured).
+    let counted: number | undefined;
     let unknown = false;
-    if (download && 'bytes' in download) bytes = download.bytes;
+    if (download && 'bytes' in download) counted = bytes = download.bytes;
     else if (download && 'digest' in download) {
       bytes = this.sizes.get(download.digest);
-      if (bytes === undefined && !(this.measuredRegional && isRegional(attribution.path))) {
+      if (this.measuredRegional && isRegional(attribution.path)) counted = undefined;
+      else if (bytes === undefined) {
         unknown = true;
         this.unknown.add(download.digest);
         if (this.sample.length < SAMPLE && !this.sample.includes(download.digest)) this.sample.push(download.digest);
-      }
+      } else counted = bytes;
     } else if (download) unknown = true;
-    for (const usage of targets) {
-      usage.requests++;
-      if (record.scBytes !== undefined) usage.edgeBytes += record.scBytes;
-      if (attribution.originFetch) usage.originFetches++;
-      usage.bucketRequests += attribution.bucketRequests;
-      if (!download) continue;
-      usage.downloads++;
-      if (unknown) usage.unknownSize++;
-      else if (bytes !== undefined && !(this.measuredRegional && isRegional(attribution.path))) {
-        usage.bytes += bytes;
-        usage.bytesByClient[attribution.clientClass] += bytes;
-      }
-    }
+    count(this.paths[attribution.path], record, attribution, unknown, counted);
+    if (day) count(day[attribution.path], record, attribution, unknown, counted);
     return bytes;
   }
 

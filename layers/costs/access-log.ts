@@ -202,16 +202,17 @@ export function isCalendarDate(text: string): boolean {
   return day <= (month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!);
 }
 
+function digitAt(text: string, i: number): number {
+  const c = text.charCodeAt(i) - 48;
+  return c >= 0 && c <= 9 ? c : NaN;
+}
+
 /** "23:59:60" is allowed (a leap second); "24:00:00" and "12:61:00" are not. */
 export function isClockTime(text: string): boolean {
   // By character codes rather than slices: this runs on every line.
-  const digit = (i: number) => {
-    const c = text.charCodeAt(i) - 48;
-    return c >= 0 && c <= 9 ? c : NaN;
-  };
-  const hours = digit(0) * 10 + digit(1);
-  const minutes = digit(3) * 10 + digit(4);
-  const seconds = digit(6) * 10 + digit(7);
+  const hours = digitAt(text, 0) * 10 + digitAt(text, 1);
+  const minutes = digitAt(text, 3) * 10 + digitAt(text, 4);
+  const seconds = digitAt(text, 6) * 10 + digitAt(text, 7);
   return hours < 24 && minutes < 60 && seconds <= 60 && TIME.test(text);
 }
 

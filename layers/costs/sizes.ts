@@ -117,6 +117,14 @@ export class SizesBuilder {
   private readonly lo = new Growable(new Uint32Array(1024), (n) => new Uint32Array(n));
   private readonly bytes = new Growable(new Float64Array(1024), (n) => new Float64Array(n));
   private readonly created = new Map<string, number>();
+  private lastDay: string | undefined;
+  private lastDayBytes = 0;
+
+  private flushDay() {
+    if (this.lastDay !== undefined) this.created.set(this.lastDay, (this.created.get(this.lastDay) ?? 0) + this.lastDayBytes);
+    this.lastDay = undefined;
+    this.lastDayBytes = 0;
+  }
 
   /** Entries added so far (a digest listed twice counts twice until `build`). */
   get added(): number {
@@ -129,14 +137,20 @@ export class SizesBuilder {
     this.hi.push(hi);
     this.lo.push(lo);
     this.bytes.push(bytes);
-    if (created !== undefined && /^\d{4}-\d{2}-\d{2}/.test(created)) {
-      const day = created.slice(0, 10);
-      this.created.set(day, (this.created.get(day) ?? 0) + bytes);
+    if (created !== undefined) {
+      // Listings come sorted by key, not date, but most blobs share few days: remember the last one.
+      if (this.lastDay !== undefined && created.startsWith(this.lastDay)) this.lastDayBytes += bytes;
+      else if (/^\d{4}-\d{2}-\d{2}/.test(created)) {
+        this.flushDay();
+        this.lastDay = created.slice(0, 10);
+        this.lastDayBytes = bytes;
+      }
     }
   }
 
   /** Sorts (a counting sort on the top 16 bits, then each small bucket); a digest with two sizes is a SizesError. */
   build(): BlobSizes {
+    this.flushDay();
     const n = this.hi.length;
     const buckets = 1 << TOP_BITS;
     const counts = new Uint32Array(buckets + 1);

@@ -191,7 +191,8 @@ export class SizesBuilder {
       kept++;
     }
     for (let t = 0; t < buckets; t++) starts[t + 1]! += starts[t]!;
-    return new BlobSizes(hi.slice(0, kept), lo.slice(0, kept), bytes.slice(0, kept), starts, maxBytes, totalBytes, new Map(this.created));
+    // subarray, not slice: no second copy of a table that may be tens of MB.
+    return new BlobSizes(hi.subarray(0, kept), lo.subarray(0, kept), bytes.subarray(0, kept), starts, maxBytes, totalBytes, new Map(this.created));
   }
 }
 

@@ -82,7 +82,8 @@ export function renderHtmlReport(report: CostReport, plan: Plan | string): strin
   );
   const savings = report.savings.percent === null ? 'no baseline' : `${report.savings.percent.toFixed(1)} %`;
   const s3 = report.s3Logs ? `; S3 access logs: ${count(report.s3Logs.files)} file(s), ${count(report.s3Logs.downloads)} measured download(s)` : '';
-  const malformed = report.input.malformed.lines + (report.s3Logs?.malformed.lines ?? 0);
+  // Where to look for the lines that were skipped (the notes say how many).
+  const firstMalformed = [...report.input.malformed.examples, ...(report.s3Logs?.malformed.examples ?? [])][0];
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>registry-edge cost report, ${esc(period)}</title>
@@ -118,7 +119,7 @@ ${report.days.length ? `<div class="pair"><div class="charts">${bytesByDay}${cos
 <h2>Plan for the next region</h2>
 ${planSection(plan)}
 <h2>Notes</h2>
-<ul class="small">${report.notes.map((note) => `<li>${esc(note)}</li>`).join('')}${malformed > 0 ? `<li>${count(malformed)} malformed line(s) skipped in all</li>` : ''}</ul>
+<ul class="small">${report.notes.map((note) => `<li>${esc(note)}</li>`).join('')}${firstMalformed ? `<li>first malformed line at ${esc(firstMalformed.where)}: ${esc(firstMalformed.detail)}</li>` : ''}</ul>
 <p class="muted small">Routing: ${esc(Object.entries(report.routing).map(([k, v]) => `${k} ${v}`).join('; '))}. Blob sizes: ${esc(report.sizes.sources.join('; ') || 'none given')}. Prices: ${esc(report.prices.source)}.</p>
 </body></html>
 `;

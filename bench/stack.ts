@@ -4,10 +4,13 @@
  * - start-up: from launching the command to its `ready:` line, with the demo image cached (every start
  *   after the first) and without (a fresh clone);
  * - pulling the demo image with skopeo through the stack, as an internet client (blobs through the
- *   CloudFront emulator and S3) and as a client in eu-west-1 (blobs by redirect to its bucket), against
- *   the baseline: the same pull straight from the upstream registry, runs interleaved, medians compared;
- * - per-request cost of the edge: a generated answer (/v2/) and a 1 MiB blob through the emulator, next
- *   to the same blob straight from moto_server;
+ *   CloudFront emulator; after the warm-up pull, from its cache) and as a client in eu-west-1 (blobs by
+ *   redirect to its bucket), against the baseline: the same pull straight from the upstream registry,
+ *   runs interleaved, medians compared;
+ * - the edge cache's hit ratio over the internet pulls after the first (from the stack's standard log);
+ * - per-request cost of the edge: a generated answer (/v2/), a blob redirect for a client in eu-west-1
+ *   with the existence cache warm (what the edge adds before the client reaches its bucket), and a 1 MiB
+ *   blob through the emulator (a cache hit), next to the same blob straight from moto_server;
  * - memory: resident set of every process of the stack (node with the emulator and its workers,
  *   moto_server, docker-registry) after the pulls.
  *
@@ -21,6 +24,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../local/ports';
 import { ROOT } from '../tools/build';
+import { CLOUDFRONT_LOG_FIELDS } from '../layers/costs/access-log';
+import { record } from './results';
 
 const sh = promisify(execFile);
 const RUNS = Number(process.argv[2] ?? 7);
@@ -39,10 +44,11 @@ interface Running {
   readyMs: number;
 }
 
-async function startCommand(cacheDir: string): Promise<Running> {
+async function startCommand(cacheDir: string, accessLog?: string): Promise<Running> {
   const port = await freePort();
   const started = performance.now();
-  const child = spawn(process.execPath, [join(ROOT, 'bin/registry-edge.js'), 'stack', '--quiet', '--port', String(port), '--dist', join(work, 'dist'), '--cache', cacheDir], {
+  const extra = accessLog ? ['--access-log', accessLog] : [];
+  const child = spawn(process.execPath, [join(ROOT, 'bin/registry-edge.js'), 'stack', '--quiet', '--port', String(port), '--dist', join(work, 'dist'), '--cache', cacheDir, ...extra], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let output = '';
@@ -75,10 +81,10 @@ async function pull(reference: string): Promise<number> {
   return ms;
 }
 
-function get(url: string): Promise<{ ms: number; bytes: number }> {
+function get(url: string, localAddress?: string): Promise<{ ms: number; bytes: number }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    request(url, { agent: false }, (res) => {
+    request(url, { agent: false, ...(localAddress ? { localAddress } : {}) }, (res) => {
       let bytes = 0;
       res.on('data', (chunk: Buffer) => (bytes += chunk.length));
       res.on('end', () => resolve({ ms: performance.now() - started, bytes }));
@@ -126,8 +132,9 @@ async function main() {
   await stopCommand(cold);
   const warm: number[] = [];
   let running: Running | undefined;
+  const accessLog = join(work, 'access.log');
   for (let i = 0; i < 3; i++) {
-    running = await startCommand(coldCache);
+    running = await startCommand(coldCache, i === 2 ? accessLog : undefined);
     warm.push(running.readyMs);
     if (i < 2) await stopCommand(running);
   }
@@ -144,8 +151,18 @@ async function main() {
   const variants = { direct: `${upstream}/${reference}`, internet: `${edge}/${reference}`, euWest1: `${euRelay}/${reference}` };
   const times: Record<string, number[]> = { direct: [], internet: [], euWest1: [] };
   for (const ref of Object.values(variants)) await pull(ref);
+  const logLinesBefore = readFileSync(accessLog, 'utf8').split('\n').length;
   for (let i = 0; i < RUNS; i++) for (const [name, ref] of Object.entries(variants)) times[name]!.push(await pull(ref));
   const direct = median(times.direct!);
+  // Hits among the internet client's blob requests after its first pull (x-edge-result-type).
+  await new Promise((r) => setTimeout(r, 300)); // the stack writes a line when a response has ended
+  const field = (line: string, name: string) => line.split('\t')[CLOUDFRONT_LOG_FIELDS.indexOf(name as (typeof CLOUDFRONT_LOG_FIELDS)[number])];
+  const internetBlobLines = readFileSync(accessLog, 'utf8')
+    .split('\n')
+    .slice(logLinesBefore - 1)
+    .filter((l) => l && !l.startsWith('#') && field(l, 'c-ip') === '127.0.0.1' && field(l, 'cs-uri-stem')!.includes('/blobs/'));
+  const hits = internetBlobLines.filter((l) => field(l, 'x-edge-result-type') === 'Hit').length;
+  figures.cache = { blobRequestsAfterFirstPull: internetBlobLines.length, hits, hitRatio: round(hits / internetBlobLines.length, 3) };
   figures.pull = {
     baseline: 'skopeo copy straight from docker-registry',
     directMedianMs: round(direct),
@@ -167,14 +184,32 @@ async function main() {
     for (let i = 0; i < 50; i++) samples.push((await get(url)).ms);
     return round(median(samples), 2);
   };
+  const measureFrom = async (url: string, localAddress: string) => {
+    for (let i = 0; i < 5; i++) await get(url, localAddress);
+    const samples: number[] = [];
+    for (let i = 0; i < 50; i++) samples.push((await get(url, localAddress)).ms);
+    return round(median(samples), 2);
+  };
   const blobViaEdge = await measure(`http://${edge}/v2/demo/hello/blobs/${big.digest}`);
   const blobFromS3 = await measure(`${s3}/registry-edge-local-us-east-1/containers/images/${big.digest}`);
+  const generatedV2Ms = await measure(`http://${edge}/v2/`);
+  // A client in eu-west-1 asking for a blob: the viewer function checks the bucket (existence cache warm
+  // after the warm-up requests) and answers 307. Its whole round trip is what the edge adds to the pull.
+  const redirectMs = await measureFrom(`http://${edge}/v2/demo/hello/blobs/${big.digest}`, '127.0.2.10');
   figures.request = {
-    generatedV2Ms: await measure(`http://${edge}/v2/`),
-    blob1MiBViaEdgeMs: blobViaEdge,
+    generatedV2Ms,
+    blobRedirectWarmExistenceCacheMs: redirectMs,
+    existenceCheckWarmMs: round(redirectMs - generatedV2Ms, 2),
+    blob1MiBViaEdgeCacheHitMs: blobViaEdge,
     blob1MiBStraightFromS3Ms: blobFromS3,
     edgeOverheadMs: round(blobViaEdge - blobFromS3, 2),
   };
+  const pullFigures = figures.pull as { throughStack: { internetClient: { ratio: number } } };
+  record('pull', {
+    warmCacheVsDirect: pullFigures.throughStack.internetClient.ratio,
+    secondPullHitRatio: (figures.cache as { hitRatio: number }).hitRatio,
+    edgeAddedMsPerBlobWarm: redirectMs,
+  });
 
   const rss = treeRss(running!.child.pid!);
   figures.memory = { totalMiB: round(Object.values(rss).reduce((a, b) => a + b, 0) / 1024), byProcessMiB: Object.fromEntries(Object.entries(rss).map(([k, v]) => [k, round(v / 1024)])) };

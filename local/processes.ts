@@ -66,11 +66,16 @@ function installExitHook() {
 }
 
 /** Resolves once something accepts TCP connections on host:port, or rejects after `timeoutMs`. */
-export async function waitForPort(host: string, port: number, timeoutMs: number, alive: () => boolean = () => true): Promise<void> {
+export function waitForPort(host: string, port: number, timeoutMs: number, alive: () => boolean = () => true): Promise<void> {
+  return waitForListener({ host, port }, timeoutMs, alive);
+}
+
+async function waitForListener(address: StartOptions['listen'], timeoutMs: number, alive: () => boolean): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  const where = 'path' in address ? address.path : `${address.host}:${address.port}`;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect({ host, port });
+      const socket = 'path' in address ? connect({ path: address.path }) : connect({ host: address.host, port: address.port });
       socket.once('connect', () => {
         socket.destroy();
         resolve(true);
@@ -78,8 +83,8 @@ export async function waitForPort(host: string, port: number, timeoutMs: number,
       socket.once('error', () => resolve(false));
     });
     if (ok) return;
-    if (!alive()) throw new Error(`exited before listening on ${host}:${port}`);
-    if (Date.now() > deadline) throw new Error(`nothing listening on ${host}:${port} after ${timeoutMs} ms`);
+    if (!alive()) throw new Error(`exited before listening on ${where}`);
+    if (Date.now() > deadline) throw new Error(`nothing listening on ${where} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -107,8 +112,8 @@ export interface StartOptions {
   args: string[];
   env?: NodeJS.ProcessEnv;
   cwd?: string;
-  /** Wait until this address accepts connections. */
-  listen: { host: string; port: number };
+  /** Wait until this address (TCP, or a unix socket's path) accepts connections. */
+  listen: { host: string; port: number } | { path: string };
   timeoutMs?: number;
 }
 
@@ -180,7 +185,7 @@ export async function startProcess(options: StartOptions): Promise<ManagedProces
     },
   };
   try {
-    await waitForPort(options.listen.host, options.listen.port, options.timeoutMs ?? 20000, () => running.has(child));
+    await waitForListener(options.listen, options.timeoutMs ?? 20000, () => running.has(child));
   } catch (error) {
     const said = output().slice(-2000);
     await managed.stop();

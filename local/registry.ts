@@ -13,6 +13,11 @@ export interface RegistryOptions {
   host?: string;
   /** Answer with a Bearer challenge pointing at `realm` (Distribution's "silly" auth: any token passes). */
   bearer?: { realm: string; service: string };
+  /**
+   * Run as a pull-through cache (a mirror) of the registry at this URL: the first pull of a blob or
+   * manifest is fetched from there and kept, later ones are served from the mirror's storage.
+   */
+  proxy?: { remoteUrl: string };
 }
 
 export interface Registry {
@@ -44,6 +49,7 @@ export async function startRegistry(options: RegistryOptions): Promise<Registry>
     'http:',
     `  addr: ${host}:${options.port}`,
   ];
+  if (options.proxy) lines.push('proxy:', `  remoteurl: ${options.proxy.remoteUrl}`);
   if (options.bearer) lines.push('auth:', '  silly:', `    realm: ${options.bearer.realm}`, `    service: ${options.bearer.service}`);
   const configFile = join(options.dir, 'config.yml');
   writeFileSync(configFile, `${lines.join('\n')}\n`);

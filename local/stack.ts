@@ -3,7 +3,9 @@
  *
  *   client ──► CloudFront emulator (bundled edge functions) ──307──► docker-registry (manifests, GCP clients)
  *                     │                                      └─307──► moto_server: regional bucket
- *                     └── forward ──► origin group: nearest bucket, failover primary (moto_server)
+ *                     └── forward ──► cache ──miss──► origin group: nearest bucket, failover primary (moto_server)
+ *                                                      └─ final answer ──► origin-response function
+ *                                                         (S3's 403/404 → 307 to docker-registry, never cached)
  *
  * startStack() starts moto_server and docker-registry on free loopback ports, builds the edge functions
  * for the `local` stage with those ports compiled in, builds (or takes from the cache) the demo image,
@@ -16,8 +18,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { ResolvedConfig } from '../layers/config/schema';
-import { buildStage } from '../tools/build';
-import { type AccessLogEntry, type CloudFrontEmulator, startCloudFrontEmulator } from './cloudfront/emulator';
+import { buildStage, mergeConfig } from '../tools/build';
+import { BLOB_CACHE } from '../tools/stacks/cache-policy';
+import { type AccessLogEntry, type CloudFrontEmulator, DEFAULT_FORWARD_HEADERS, startCloudFrontEmulator } from './cloudfront/emulator';
 import { blobOriginGroup } from './cloudfront/distribution';
 import { buildDemoImage, DEFAULT_CACHE_DIR, DEMO_REPOSITORY, DEMO_TAG, type DemoImage, pushDemoImage } from './demo-image';
 import { createBucket, localS3Client, type Moto, startMoto } from './moto';
@@ -46,6 +49,13 @@ export interface StackOptions {
   cacheDir?: string;
   /** Also start one relay per overlay range, so real clients can pull as a client in that place. */
   relays?: boolean;
+  /**
+   * The emulated edge cache, as the packaged distribution caches blobs (tools/stacks/cache-policy.ts):
+   * on by default, bounded to `maxBytes` (default 256 MiB). `false`: every forwarded request is a miss.
+   */
+  cache?: boolean | { maxBytes: number };
+  /** Configuration merged over config/local.json's (after the stack's own ports and endpoints). */
+  configOverride?: Record<string, unknown>;
   /** Progress messages while starting. */
   log?: (message: string) => void;
   onAccess?: (entry: AccessLogEntry) => void;
@@ -88,6 +98,8 @@ export interface Stack {
 }
 
 const LOOPBACK = '127.0.0.1';
+const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
+
 
 /** The first usable address of an IPv4 CIDR, offset by 10: 127.0.2.0/24 -> 127.0.2.10. */
 function sampleAddress(cidr: string): string {
@@ -111,6 +123,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
 
   for (const [tool, debianPackage] of STACK_TOOLS) requireTool(tool, debianPackage);
+  const cacheOption = options.cache === false ? null : { maxBytes: (typeof options.cache === 'object' ? options.cache.maxBytes : undefined) ?? DEFAULT_CACHE_BYTES };
   const requestedPort = options.port ?? 8080;
   if (requestedPort !== 0 && !(await portIsFree(requestedPort, LOOPBACK))) {
     throw new Error(`port ${requestedPort} on ${LOOPBACK} is in use: stop what listens there, or choose another with PORT=<port>`);
@@ -133,13 +146,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
 
   try {
-    const override = {
-      upstream: { url: `http://${LOOPBACK}:${registryPort}` },
-      buckets: { publicEndpoint: `${s3Endpoint}/{bucket}`, apiEndpoint: `${s3Endpoint}/{bucket}` },
-      // The viewer keeps the table built into it (snapshot + the loopback overlay): nothing publishes
-      // tables to the local config bucket, and the viewer runs with no credentials to read it.
-      ranges: { refreshSeconds: 0 },
-    };
+    const override = mergeConfig(
+      {
+        upstream: { url: `http://${LOOPBACK}:${registryPort}` },
+        buckets: { publicEndpoint: `${s3Endpoint}/{bucket}`, apiEndpoint: `${s3Endpoint}/{bucket}` },
+        // The viewer keeps the table built into it (snapshot + the loopback overlay): nothing publishes
+        // tables to the local config bucket, and the viewer runs with no credentials to read it.
+        ranges: { refreshSeconds: 0 },
+      },
+      options.configOverride ?? {},
+    ) as Record<string, unknown>;
     // Independent steps run side by side; each awaits only what it needs.
     const motoReady = timed('moto', async () => {
       moto = await startMoto(s3Port, LOOPBACK);
@@ -157,7 +173,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       return image;
     });
     const built = timed('build', async () => {
-      const result = await buildStage({ stage: 'local', override, outDir: options.distDir ?? join(workDir, 'dist'), only: ['edge-viewer-request', 'edge-origin-request'] });
+      const result = await buildStage({ stage: 'local', override, outDir: options.distDir ?? join(workDir, 'dist'), only: ['edge-viewer-request', 'edge-origin-request', 'edge-origin-response'] });
       log(`edge functions built in ${result.outDir}`);
       return result;
     });
@@ -184,8 +200,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       emulator = await startCloudFrontEmulator({
         viewerRequest: functions['edge-viewer-request']!.file,
         originRequest: functions['edge-origin-request']!.file,
+        originResponse: functions['edge-origin-response']!.file,
         edgeRegion: options.edgeRegion ?? 'us-east-1',
         origins: blobOriginGroup(config.edge),
+        // The origin request policy's headers (the repository, for the fallback's Location) reach the
+        // origin side; the cache key stays the path alone.
+        forwardHeaders: [...DEFAULT_FORWARD_HEADERS, ...BLOB_CACHE.forwardedHeaders],
+        ...(cacheOption ? { cache: { behaviour: BLOB_CACHE, maxBytes: cacheOption.maxBytes } } : {}),
         host: LOOPBACK,
         port: edgePort,
         ...(options.onAccess ? { onAccess: options.onAccess } : {}),

@@ -19,6 +19,7 @@ interface StackCommandOptions {
   cache: string;
   quiet?: boolean;
   accessLog?: string;
+  edgeCacheMb: string;
 }
 
 const shortDigests = (text: string) => text.replace(/(sha256:[0-9a-f]{12})[0-9a-f]{52}/g, '$1…');
@@ -33,12 +34,15 @@ const originName = (url: string) => {
  * One access log line: who asked for what, what they got, and where it came from.
  *   127.0.2.10  GET  307 /v2/demo/hello/blobs/sha256:fb6aee57c27d… → http://127.0.0.1:…/registry-edge-local-eu-west-1/… (2.1 ms)
  *   127.0.0.1   GET  200 /v2/demo/hello/blobs/sha256:fb6aee57c27d… ← registry-edge-local-eu-west-1 404, registry-edge-local-us-east-1 200 (9.3 ms)
+ *   127.0.0.1   GET  200 /v2/demo/hello/blobs/sha256:fb6aee57c27d… ← edge cache (0.8 ms)
  */
 export function formatAccess(entry: AccessLogEntry): string {
   const request = `${entry.clientIp.padEnd(11)} ${entry.method.padEnd(4)} ${entry.status} ${shortDigests(entry.uri)}${entry.querystring ? `?${entry.querystring}` : ''}`;
   const where = entry.location
     ? ` → ${shortDigests(entry.location)}`
-    : entry.origins.length
+    : entry.cacheHit
+      ? ' ← edge cache'
+      : entry.origins.length
       ? ` ← ${entry.origins.map((o) => `${originName(o.url)} ${o.status ?? o.error}`).join(', ')}`
       : '';
   const problem = entry.error ? ` [${entry.resultType}: ${entry.error}]` : entry.aborted ? ' [aborted]' : '';
@@ -50,7 +54,7 @@ function summary(stack: Stack, options: StackCommandOptions): string[] {
   const regional = Object.entries(stack.buckets.regional).map(([region, bucket]) => (bucket === stack.buckets.primary ? `${bucket} (primary, ${region})` : `${bucket} (${region})`));
   const lines = [
     `registry-edge local stack: up in ${(stack.timings.total! / 1000).toFixed(1)} s`,
-    `  edge (CloudFront emulator)   ${stack.endpoint}   regional edge cache ${stack.emulator.edgeRegion}, functions in ${options.dist}`,
+    `  edge (CloudFront emulator)   ${stack.endpoint}   regional edge cache ${stack.emulator.edgeRegion}, functions in ${options.dist}, ${stack.emulator.cache ? `cache ${stack.emulator.cache.maxBytes / (1024 * 1024)} MiB` : 'no cache'}`,
     `  S3 (moto_server)             ${stack.s3Endpoint}   ${regional.join(', ')}`,
     `  upstream (docker-registry)   ${stack.registryUrl}   ${stack.image.reference} = ${stack.image.index.digest}`,
     `  clients: 127.0.0.1 is an internet client (served through CloudFront); to pull as a client elsewhere, use its relay:`,
@@ -72,10 +76,13 @@ export function registerStack(program: Command): void {
     .option('--dist <dir>', 'where to build the edge functions', join(ROOT, 'dist', 'local'))
     .option('--cache <dir>', 'where the demo image is cached between runs', DEFAULT_CACHE_DIR)
     .option('--quiet', 'no access log')
+    .option('--edge-cache-mb <MiB>', 'size of the emulated edge cache, which caches as the packaged distribution does (0: no cache, every blob request goes to S3)', '256')
     .option('--access-log <file>', 'also append every request to this file as a CloudFront standard log line (input for registry-edge cost-report)')
     .action(async (options: StackCommandOptions) => {
       const port = Number(options.port);
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port/PORT must be a port number, not "${options.port}"`);
+      const cacheMb = Number(options.edgeCacheMb);
+      if (!/^\d+$/.test(options.edgeCacheMb) || !Number.isSafeInteger(cacheMb * 1024 * 1024)) throw new Error(`--edge-cache-mb must be a whole number of MiB (0 for no cache), not "${options.edgeCacheMb}"`);
       let signalled: NodeJS.Signals | null = null;
       let wake = () => {};
       const onSignal = (signal: NodeJS.Signals) => {
@@ -102,6 +109,7 @@ export function registerStack(program: Command): void {
         edgeRegion: options.edgeRegion,
         distDir: options.dist,
         cacheDir: options.cache,
+        cache: cacheMb === 0 ? false : { maxBytes: cacheMb * 1024 * 1024 },
         relays: true,
         log: (message) => out(`  ${message}`),
         ...(options.quiet && !accessLog ? {} : { onAccess }),

@@ -3,15 +3,18 @@
  * (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/lambda-event-structure.html),
  * and the conversions between them and the routing types.
  */
-import type { CloudFrontHeaders, CloudFrontRequest, CloudFrontRequestEvent, CloudFrontResultResponse } from 'aws-lambda';
+import type { CloudFrontHeaders, CloudFrontRequest, CloudFrontRequestEvent, CloudFrontResponseEvent, CloudFrontResultResponse } from 'aws-lambda';
 import type { Decision } from '../routing/policy';
+import { REPOSITORY_HEADER } from './origin';
 
-export type { CloudFrontHeaders, CloudFrontRequest, CloudFrontRequestEvent, CloudFrontResultResponse };
+export type { CloudFrontHeaders, CloudFrontRequest, CloudFrontRequestEvent, CloudFrontResponseEvent, CloudFrontResultResponse };
 
 const STATUS_TEXT: Record<number, string> = {
   200: 'OK',
+  206: 'Partial Content',
   307: 'Temporary Redirect',
   400: 'Bad Request',
+  403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
   500: 'Internal Server Error',
@@ -58,8 +61,10 @@ export function applyDecision(decision: Decision, request: CloudFrontRequest): C
       return response;
     }
     case 'forward': {
-      // Client credentials mean nothing to S3 and must not reach the cache key or the origin.
-      const { authorization: _dropped, ...headers } = request.headers ?? {};
+      // Client credentials mean nothing to S3 and must not reach the cache key or the origin. The
+      // repository header is always ours (a client's own is replaced), from the already-checked path.
+      const { authorization: _dropped, [REPOSITORY_HEADER]: _theirs, ...headers } = request.headers ?? {};
+      headers[REPOSITORY_HEADER] = [{ key: REPOSITORY_HEADER, value: decision.repository }];
       return { ...request, uri: decision.uri, querystring: decision.querystring, headers };
     }
   }
@@ -100,6 +105,52 @@ export function viewerRequestEvent(input: ViewerEventInput): CloudFrontRequestEv
       },
     ],
   } as CloudFrontRequestEvent;
+}
+
+export interface OriginResponseEventInput {
+  /** The origin request's URI (the S3 key path the viewer function forwarded). */
+  uri: string;
+  method?: string;
+  querystring?: string;
+  clientIp?: string;
+  /** Headers of the origin request (those the origin request policy forwards, e.g. the repository). */
+  requestHeaders?: Record<string, string>;
+  /** What the origin (after the origin group's failover) answered. */
+  status: number;
+  statusDescription?: string;
+  headers?: Record<string, string>;
+  distributionDomainName?: string;
+}
+
+/** An origin-response event as CloudFront sends it: the origin request, and the origin's status and headers (no body). */
+export function originResponseEvent(input: OriginResponseEventInput): CloudFrontResponseEvent {
+  const domain = input.distributionDomainName ?? 'd111111abcdef8.cloudfront.net';
+  return {
+    Records: [
+      {
+        cf: {
+          config: {
+            distributionDomainName: domain,
+            distributionId: 'EDFDVBD6EXAMPLE',
+            eventType: 'origin-response',
+            requestId: `registry-edge-${Date.now().toString(36)}-${(requestCounter++).toString(36)}`,
+          },
+          request: {
+            clientIp: input.clientIp ?? '203.0.113.178',
+            method: input.method ?? 'GET',
+            uri: input.uri,
+            querystring: input.querystring ?? '',
+            headers: toCloudFrontHeaders(input.requestHeaders ?? {}),
+          },
+          response: {
+            status: String(input.status),
+            statusDescription: input.statusDescription ?? STATUS_TEXT[input.status] ?? '',
+            headers: toCloudFrontHeaders(input.headers ?? {}),
+          },
+        },
+      },
+    ],
+  } as CloudFrontResponseEvent;
 }
 
 /** Splits "path?query" into CloudFront's uri and querystring. */

@@ -12,12 +12,21 @@ import { bucketUrl, type EdgeConfig } from '../config/edge';
 import type { CloudFrontRequest, CloudFrontRequestEvent } from './events';
 
 export const ORIGIN_ROLE_HEADER = 'x-registry-edge-origin';
+/**
+ * The repository a blob request named, set by the viewer-request function on requests it forwards. The
+ * blob behaviour's origin request policy forwards it (so origin-request and origin-response functions see
+ * it) while its cache policy leaves it out of the key: one cached copy of a blob serves every repository,
+ * and the origin-response function can still build the upstream URL of the repository that was asked.
+ */
+export const REPOSITORY_HEADER = 'x-registry-edge-repository';
 
 export interface OriginRequestDeps {
   config: EdgeConfig;
   /** The region this function runs in (the regional edge cache); `process.env.AWS_REGION` at the edge. */
   region: () => string | undefined;
   log?: (record: Record<string, unknown>) => void;
+  /** Told about each blob request: rewritten to the nearest bucket, or the origin group's failover try. */
+  observe?: (event: { role: 'nearest'; bucketRegion: string } | { role: 'failover' }) => void;
 }
 
 type CloudFrontOrigin = NonNullable<CloudFrontRequest['origin']>;
@@ -60,11 +69,17 @@ export function createOriginRequestHandler(deps: OriginRequestDeps) {
   const { config } = deps;
   return async (event: CloudFrontRequestEvent): Promise<CloudFrontRequest> => {
     const request = event.Records[0]!.cf.request;
-    if (originRole(request.origin) !== 'nearest' || !request.uri.startsWith(`/${config.blobPrefix}`)) return request;
+    const role = originRole(request.origin);
+    if (role !== 'nearest' || !request.uri.startsWith(`/${config.blobPrefix}`)) {
+      // The failover member runs only after the nearest bucket answered 403/404/5xx (or did not answer).
+      if (role === 'failover' && request.uri.startsWith(`/${config.blobPrefix}`)) deps.observe?.({ role: 'failover' });
+      return request;
+    }
     const edgeRegion = deps.region();
     const region = (edgeRegion && config.nearest[edgeRegion]) || config.primaryRegion;
     const { origin, host } = bucketOrigin(config, region);
     deps.log?.({ uri: request.uri, edgeRegion, bucketRegion: region, bucket: config.buckets[region] });
+    deps.observe?.({ role: 'nearest', bucketRegion: region });
     return { ...request, origin, headers: { ...request.headers, host: [{ key: 'Host', value: host }] } };
   };
 }

@@ -17,6 +17,8 @@ export interface ViewerRequestDeps {
   /** Called before each request; may refresh the table within the configured time budget. */
   beforeRequest?: () => Promise<void>;
   checker?: BlobChecker;
+  /** Told what was planned and what was done for each request (planned null: it failed); the edge metrics. */
+  observe?: (planned: Decision | null, decision: Decision) => void;
   /** Receives one structured record per request (the function logs it). */
   log?: (record: Record<string, unknown>) => void;
 }
@@ -37,18 +39,22 @@ export function createViewerRequestHandler(deps: ViewerRequestDeps): ViewerReque
     try {
       if (deps.beforeRequest) await deps.beforeRequest();
       const place = placeOf(deps.table(), request.clientIp);
-      let decision: Decision = decide(request, place, config);
+      const planned: Decision = decide(request, place, config);
+      let decision = planned;
       let verified: boolean | undefined;
       if (decision.action === 'redirect' && decision.verify) {
         verified = await checker.exists(decision.verify.url);
         if (!verified) decision = decision.verify.fallback;
       }
+      deps.observe?.(planned, decision);
       deps.log?.({ uri: request.uri, method: request.method, cloud: place?.cloud ?? null, region: place?.region ?? null, action: decision.action, status: 'status' in decision ? decision.status : undefined, verified });
       return applyDecision(decision, request);
     } catch (error) {
       // Nothing above should throw; if it does, the client gets a clear error rather than a CloudFront 503.
       deps.log?.({ uri: request.uri, error: (error as Error).message });
-      return applyDecision(respondError({ status: 500, code: 'UNSUPPORTED', message: 'internal error' }), request);
+      const failed = respondError({ status: 500, code: 'UNSUPPORTED', message: 'internal error' });
+      deps.observe?.(null, failed);
+      return applyDecision(failed, request);
     }
   };
 }

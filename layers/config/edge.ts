@@ -11,7 +11,9 @@ export type BlobAction =
   /** 307 to the upstream registry. */
   | 'upstream'
   /** Served through CloudFront from the S3 origin nearest the edge. */
-  | 'cloudfront';
+  | 'cloudfront'
+  /** 307 to the configured CDN (`EdgeConfig.cdn`), another front for the same blobs. */
+  | 'cdn';
 
 /** The classes of clients the policy distinguishes, beyond "an AWS region with a known location". */
 export interface BlobPolicy {
@@ -55,10 +57,20 @@ export interface EdgeConfig {
     /** HEAD the target bucket before redirecting to it. */
     enabled: boolean;
     timeoutMs: number;
-    /** Positive answers kept (blobs are immutable: once there, always there). */
+    /** Answers kept, positive and negative each (blobs are immutable: once there, always there). */
     cacheEntries: number;
     cacheSeconds: number;
+    /** How long a "not there" is believed: briefly, as replication may bring the blob any second. */
+    negativeCacheSeconds: number;
   };
+  /** The `cdn` target: blob URLs are this base URL (ending in "/") followed by the digest. Null: none. */
+  cdn: { baseUrl: string } | null;
+  /**
+   * What the origin-response function does when both buckets answer 403/404: a 307 to this registry's
+   * blob URL (`<origin>/v2/<pathPrefix/><name>/blobs/<digest>`, the upstream by default), or, when off,
+   * a 404 BLOB_UNKNOWN.
+   */
+  fallback: { enabled: boolean; origin: string; pathPrefix: string };
   ranges: {
     /** Look for a newer table at most this often; 0 turns refreshing off. */
     refreshSeconds: number;
@@ -67,6 +79,10 @@ export interface EdgeConfig {
     /** The private bucket the range updater publishes to, and the pointer object's key. */
     configBucket: { name: string; region: string } | null;
     pointerKey: string;
+  };
+  metrics: {
+    /** Seconds between two flushes of an instance's EMF counters (layers/metrics/emf.ts). */
+    flushSeconds: number;
   };
 }
 

@@ -32,19 +32,28 @@ const endpointTemplate = z
   .refine((t) => t.includes('{bucket}'), 'must contain {bucket}')
   .refine((t) => webUrl.safeParse(bucketUrl(t, 'bucket', 'us-east-1')).success, 'must give an https URL (http only for loopback)');
 
-const action = z.enum(['regional', 'upstream', 'cloudfront']);
+const action = z.enum(['regional', 'upstream', 'cloudfront', 'cdn']);
+/** Classes with no region to be near to. */
+const placelessAction = z.enum(['upstream', 'cloudfront', 'cdn']);
 
 const policySchema = z
   .strictObject({
-    gcp: z.enum(['upstream', 'cloudfront']).default('upstream'),
-    global: z.enum(['upstream', 'cloudfront']).default('cloudfront'),
+    gcp: placelessAction.default('upstream'),
+    global: placelessAction.default('cloudfront'),
     'aws-us-gov': action.default('cloudfront'),
     'aws-cn': action.default('cloudfront'),
     'aws-eusc': action.default('cloudfront'),
     unknownRegion: action.default('cloudfront'),
-    internet: z.enum(['upstream', 'cloudfront']).default('cloudfront'),
+    internet: placelessAction.default('cloudfront'),
   })
   .prefault({});
+
+/** A registry's base: scheme and host, nothing else (a repository prefix goes in its own field). */
+const registryOrigin = webUrl.refine((u) => {
+  const url = new URL(u);
+  return url.pathname === '/' && !url.search && !url.hash;
+}, 'must be scheme and host only; put a repository prefix in pathPrefix');
+const repositoryPrefix = z.string().regex(/^([a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*)?$/, 'must be a repository path like "org/images" (or empty)');
 
 const overlayRange = z.strictObject({
   cidr: z.string(),
@@ -57,14 +66,8 @@ export const StageConfigSchema = z.strictObject({
   service: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/).default('registry-edge'),
   docsUrl: webUrl,
   upstream: z.strictObject({
-    url: webUrl.refine((u) => {
-      const url = new URL(u);
-      return url.pathname === '/' && !url.search && !url.hash;
-    }, 'must be scheme and host only; put a repository prefix in upstream.pathPrefix'),
-    pathPrefix: z
-      .string()
-      .regex(/^([a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*)?$/, 'must be a repository path like "org/images" (or empty)')
-      .default(''),
+    url: registryOrigin,
+    pathPrefix: repositoryPrefix.default(''),
   }),
   buckets: z.strictObject({
     /** Buckets are named <prefix>-<stage>-<region> unless `names` says otherwise. */
@@ -90,7 +93,28 @@ export const StageConfigSchema = z.strictObject({
           timeoutMs: z.number().int().min(10).max(2000).default(300),
           cacheEntries: z.number().int().min(0).max(1_000_000).default(20_000),
           cacheSeconds: z.number().int().min(0).max(86_400).default(3_600),
+          /** "Not there" answers: a few seconds, well under a new push's replication time. */
+          negativeCacheSeconds: z.number().int().min(0).max(60).default(3),
         })
+        .prefault({}),
+      /** The `cdn` policy target: a CDN in front of the same blobs; blob URLs are baseUrl + digest. */
+      cdn: z
+        .strictObject({
+          baseUrl: webUrl.refine((u) => {
+            const url = new URL(u);
+            return url.pathname.endsWith('/') && !url.search && !url.hash && !url.username && !url.password;
+          }, 'must be a URL ending in "/" (the digest is appended), with no query, fragment or credentials'),
+        })
+        .optional(),
+      /** Blobs both buckets lack (S3 403/404 on the CloudFront path): 307 to a registry, by default the upstream. */
+      fallback: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          /** Another registry instead of the upstream (scheme and host). */
+          url: registryOrigin.optional(),
+          pathPrefix: repositoryPrefix.optional(),
+        })
+        .refine((f) => f.pathPrefix === undefined || f.url !== undefined, { message: 'applies only with fallback.url (the upstream uses upstream.pathPrefix)', path: ['pathPrefix'] })
         .prefault({}),
     })
     .prefault({}),
@@ -150,6 +174,13 @@ export const StageConfigSchema = z.strictObject({
         .optional(),
     })
     .refine((d) => d.aliases.length === 0 || d.certificateArn !== undefined, { message: 'aliases need a certificateArn (CloudFront serves its own certificate only for *.cloudfront.net)', path: ['aliases'] })
+    .prefault({}),
+  /** The edge functions' CloudWatch metrics (EMF lines, gathered in memory between flushes). */
+  edgeMetrics: z
+    .strictObject({
+      /** Seconds between two flushes of an edge instance's counters (on the first request after them). */
+      flushSeconds: z.number().int().min(1).max(60).default(10),
+    })
     .prefault({}),
   alarms: z
     .strictObject({
@@ -214,6 +245,9 @@ export function resolveConfig(input: unknown, source = 'configuration'): Resolve
   }
   if (new Set(Object.values(bucketMap)).size !== buckets.regions.length) fail('buckets.names', 'gives two regions the same bucket');
 
+  for (const [kind, target] of Object.entries(stage.routing.policy)) {
+    if (target === 'cdn' && !stage.routing.cdn) fail(`routing.policy.${kind}`, 'is "cdn" but routing.cdn.baseUrl is not set');
+  }
   for (const [from, to] of Object.entries(stage.routing.nearest)) {
     if (!findRegion(from)) fail(`routing.nearest.${from}`, 'is not a known AWS region');
     if (!buckets.regions.includes(to)) fail(`routing.nearest.${from}`, `"${to}" holds no bucket`);
@@ -241,18 +275,27 @@ export function resolveConfig(input: unknown, source = 'configuration'): Resolve
     docsUrl: stage.docsUrl,
     policy: stage.routing.policy,
     verify: stage.routing.verify,
+    cdn: stage.routing.cdn ? { baseUrl: stage.routing.cdn.baseUrl } : null,
+    fallback: {
+      enabled: stage.routing.fallback.enabled,
+      origin: stage.routing.fallback.url ? new URL(stage.routing.fallback.url).origin : upstreamOrigin,
+      pathPrefix: stage.routing.fallback.url ? (stage.routing.fallback.pathPrefix ?? '') : stage.upstream.pathPrefix,
+    },
     ranges: {
       refreshSeconds: stage.ranges.refreshSeconds,
       refreshBudgetMs: stage.ranges.refreshBudgetMs,
       configBucket: { name: configBucket, region: buckets.primaryRegion },
       pointerKey: stage.ranges.pointerKey,
     },
+    metrics: { flushSeconds: stage.edgeMetrics.flushSeconds },
   };
   const redirectHosts = [
     ...new Set([
       ...buckets.regions.map((region) => new URL(bucketUrl(buckets.publicEndpoint, bucketMap[region]!, region)).host),
       new URL(upstreamOrigin).host,
       new URL(stage.docsUrl).host,
+      ...(edge.cdn ? [new URL(edge.cdn.baseUrl).host] : []),
+      ...(edge.fallback.enabled ? [new URL(edge.fallback.origin).host] : []),
     ]),
   ];
   return {

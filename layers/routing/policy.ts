@@ -25,6 +25,8 @@ export interface Forward {
   /** The S3 key path the CloudFront origin serves, e.g. /containers/images/sha256:... */
   uri: string;
   querystring: string;
+  /** The repository asked for: the origin-response function's fallback URL names it (not in the cache key). */
+  repository: string;
 }
 
 export interface Redirect {
@@ -123,9 +125,11 @@ export function decide(request: ViewerRequest, place: Place | null, config: Edge
 }
 
 function decideBlob(path: Extract<RegistryPath, { kind: 'blob' }>, querystring: string, place: Place | null, config: EdgeConfig): Decision {
-  const forward: Forward = { action: 'forward', uri: `/${config.blobPrefix}${path.digest}`, querystring };
+  const forward: Forward = { action: 'forward', uri: `/${config.blobPrefix}${path.digest}`, querystring, repository: path.name };
   const { action, region } = blobActionFor(place, config);
   if (action === 'upstream') return { action: 'redirect', status: 307, location: upstreamLocation(config, path, querystring) };
+  // The CDN fronts the same blobs; it has its own cache and fallback, so no existence check here.
+  if (action === 'cdn') return config.cdn ? { action: 'redirect', status: 307, location: withQuery(`${config.cdn.baseUrl}${path.digest}`, querystring) } : forward;
   if (action === 'cloudfront' || region === undefined) return forward;
   const bucket = config.buckets[region];
   if (bucket === undefined) return forward;

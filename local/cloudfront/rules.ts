@@ -2,7 +2,7 @@
  * What CloudFront enforces on Lambda@Edge, as AWS documents it (Quotas on Lambda@Edge; Restrictions on all
  * edge functions), in one place so the emulator and its tests agree on the numbers.
  */
-export type EdgeEventType = 'viewer-request' | 'origin-request';
+export type EdgeEventType = 'viewer-request' | 'origin-request' | 'origin-response';
 
 export interface FunctionLimits {
   /** Longest an invocation may run; past it CloudFront answers 503 (LambdaExecutionError). */
@@ -16,6 +16,9 @@ export interface FunctionLimits {
 export const LIMITS: Record<EdgeEventType, FunctionLimits> = {
   'viewer-request': { timeoutMs: 5_000, memoryMb: 128, maxResponseBytes: 40 * 1024 },
   'origin-request': { timeoutMs: 30_000, memoryMb: 128, maxResponseBytes: 1024 * 1024 },
+  // A body the function writes into an origin response counts as a generated response (1 MB for origin
+  // triggers); a response it only re-heads keeps the origin's body, which has no such limit.
+  'origin-response': { timeoutMs: 30_000, memoryMb: 128, maxResponseBytes: 1024 * 1024 },
 };
 
 /**
@@ -58,6 +61,7 @@ export function isDisallowedHeader(lowerName: string): boolean {
 export const READ_ONLY_HEADERS: Record<EdgeEventType, readonly string[]> = {
   'viewer-request': ['content-length', 'host', 'transfer-encoding', 'via'],
   'origin-request': ['accept-encoding', 'content-length', 'if-modified-since', 'if-none-match', 'if-range', 'if-unmodified-since', 'range', 'transfer-encoding', 'via'],
+  'origin-response': ['transfer-encoding', 'via'],
 };
 
 /**

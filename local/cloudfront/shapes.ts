@@ -2,6 +2,7 @@
  * From an HTTP request as it reaches the emulator to the events CloudFront would hand the edge functions
  * (https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/lambda-event-structure.html).
  */
+import type { CloudFrontResponseEvent } from 'aws-lambda';
 import type { CloudFrontHeaders, CloudFrontRequest, CloudFrontRequestEvent } from '../../layers/cloudfront/events';
 import { viewerRequestEvent } from '../../layers/cloudfront/events';
 import { isDisallowedHeader } from './rules';
@@ -95,4 +96,33 @@ export function originEvent(input: OriginRequestInput): CloudFrontRequestEvent {
       },
     ],
   } as CloudFrontRequestEvent;
+}
+
+export interface OriginResponseInput {
+  /** The request as it went to the origin that gave the final answer (after the origin-request function). */
+  request: CloudFrontRequest;
+  status: number;
+  statusMessage: string;
+  /** The origin's response headers as received ([name, value, ...]). */
+  rawHeaders: readonly string[];
+  distributionDomainName: string;
+  requestId: string;
+}
+
+/**
+ * The origin-response event: the origin request (with its origin) and the origin's status and headers,
+ * never its body. Headers CloudFront keeps to itself (hop-by-hop, x-amz-cf-*) are not shown.
+ */
+export function originResponseEvent(input: OriginResponseInput): CloudFrontResponseEvent {
+  return {
+    Records: [
+      {
+        cf: {
+          config: { distributionDomainName: input.distributionDomainName, distributionId: 'EDFDVBD6EXAMPLE', eventType: 'origin-response', requestId: input.requestId },
+          request: structuredClone(input.request),
+          response: { status: String(input.status), statusDescription: input.statusMessage, headers: cloudFrontHeadersFromRaw(input.rawHeaders) },
+        },
+      },
+    ],
+  } as CloudFrontResponseEvent;
 }

@@ -18,6 +18,8 @@ export interface GeneratedResponse {
 
 export type Outcome =
   | { kind: 'response'; response: GeneratedResponse }
+  /** An origin-response result: the response to send; `body` is null when the origin's body stays. */
+  | { kind: 'origin-response'; response: Omit<GeneratedResponse, 'body'> & { body: Buffer | null } }
   | { kind: 'request'; request: CloudFrontRequest }
   | { kind: 'invalid'; reason: string };
 
@@ -114,8 +116,32 @@ function validateRequest(eventType: EdgeEventType, input: CloudFrontRequest, res
   return { kind: 'request', request: result as unknown as CloudFrontRequest };
 }
 
+/** The response an origin-response function was given: its status and headers (the body stays with CloudFront). */
+export interface OriginResponseInput {
+  status: string;
+  headers: CloudFrontHeaders;
+}
+
+/**
+ * An origin-response function returns the response, changed or not. It may change the status and headers
+ * (not Transfer-Encoding or Via), and may replace the body: a `body` in the result is sent instead of the
+ * origin's, within the generated-response limit; without one the origin's body goes out as it came.
+ */
+export function validateOriginResponse(input: OriginResponseInput, result: unknown, maxResponseBytes = LIMITS['origin-response'].maxResponseBytes): Outcome {
+  if (!isObject(result)) return { kind: 'invalid', reason: 'the function returned no object' };
+  if (result.status === undefined) return { kind: 'invalid', reason: 'an origin-response function must return the response (it has no status)' };
+  if (!isObject(result.headers)) return { kind: 'invalid', reason: 'headers must be an object' };
+  for (const name of READ_ONLY_HEADERS['origin-response']) {
+    if (headerText(result.headers as CloudFrontHeaders, name) !== headerText(input.headers, name)) return { kind: 'invalid', reason: `the function tried to add, delete, or change the read-only header "${name}"` };
+  }
+  const outcome = validateResponse('origin-response', result, maxResponseBytes);
+  if (outcome.kind !== 'response') return outcome;
+  const replaced = result.body !== undefined;
+  return { kind: 'origin-response', response: { ...outcome.response, body: replaced ? outcome.response.body : null } };
+}
+
 /** Validates what a function returned for an event whose request was `input`. */
-export function validateResult(eventType: EdgeEventType, input: CloudFrontRequest, result: unknown, maxResponseBytes = LIMITS[eventType].maxResponseBytes): Outcome {
+export function validateResult(eventType: Exclude<EdgeEventType, 'origin-response'>, input: CloudFrontRequest, result: unknown, maxResponseBytes = LIMITS[eventType].maxResponseBytes): Outcome {
   if (!isObject(result)) return { kind: 'invalid', reason: 'the function returned no object' };
   // CloudFront treats a result with a status as a generated response, anything else as the request.
   return result.status !== undefined ? validateResponse(eventType, result, maxResponseBytes) : validateRequest(eventType, input, result);

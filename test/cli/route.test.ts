@@ -18,7 +18,7 @@ describe('registry-edge route', () => {
     [
       'a blob from the internet: forwarded to the S3 origin',
       ['--ip', '8.8.8.8', `/v2/pause/blobs/${digest}`],
-      { action: 'forward', uri: `/containers/images/${digest}`, querystring: '', headers: { host: 'd111111abcdef8.cloudfront.net' } },
+      { action: 'forward', uri: `/containers/images/${digest}`, querystring: '', headers: { host: 'd111111abcdef8.cloudfront.net', 'x-registry-edge-repository': 'pause' } },
     ],
     [
       'a write: refused',

@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listFunctions, loadStageConfig } from '../../tools/build';
+import { EDGE_REGIONS } from '../../tools/stacks/dashboard';
 import { FAILOVER_STATUS_CODES } from '../../tools/stacks/main-stack';
 import { deployNames, isEdgeFunction } from '../../tools/stacks/names';
 import { deployableStages } from '../../tools/stacks/variables';
@@ -102,7 +103,7 @@ describe.each(STAGES)('main stack, %s', (stage) => {
 
   test('the distribution runs each edge function through a published version of it', () => {
     const associations = resource(main(), 'Distribution').Properties.DistributionConfig.DefaultCacheBehavior.LambdaFunctionAssociations as { EventType: string; LambdaFunctionARN: { Ref: string } }[];
-    expect(associations.map((a) => a.EventType).sort()).toEqual(['origin-request', 'viewer-request']);
+    expect(associations.map((a) => a.EventType).sort()).toEqual(['origin-request', 'origin-response', 'viewer-request']);
     for (const association of associations) {
       const version = resource(main(), association.LambdaFunctionARN.Ref);
       expect(version.Type).toBe('AWS::Lambda::Version');
@@ -152,8 +153,10 @@ describe.each(STAGES)('main stack, %s', (stage) => {
     );
   });
 
-  test('blobs are cached for a year by path alone; nothing extra reaches S3', () => {
+  test('blobs are cached by path alone, for a year by Cache-Control; MinTTL 0 so no-store answers stay uncached', () => {
     const cache = resource(main(), 'BlobCachePolicy').Properties.CachePolicyConfig;
+    // With MinTTL above 0 CloudFront would keep even the fallback 307 (no-store) that long.
+    expect(cache.MinTTL).toBe(0);
     expect(cache.DefaultTTL).toBeGreaterThanOrEqual(365 * 24 * 3600);
     expect(cache.MaxTTL).toBeGreaterThanOrEqual(cache.DefaultTTL);
     expect(cache.ParametersInCacheKeyAndForwardedToOrigin).toEqual({
@@ -163,8 +166,39 @@ describe.each(STAGES)('main stack, %s', (stage) => {
       CookiesConfig: { CookieBehavior: 'none' },
       QueryStringsConfig: { QueryStringBehavior: 'none' },
     });
+  });
+
+  test('the repository header reaches the origin side (its functions) but not the cache key; nothing else does', () => {
     const origin = resource(main(), 'BlobOriginRequestPolicy').Properties.OriginRequestPolicyConfig;
-    expect([origin.HeadersConfig, origin.CookiesConfig, origin.QueryStringsConfig]).toEqual([{ HeaderBehavior: 'none' }, { CookieBehavior: 'none' }, { QueryStringBehavior: 'none' }]);
+    expect([origin.HeadersConfig, origin.CookiesConfig, origin.QueryStringsConfig]).toEqual([
+      { HeaderBehavior: 'whitelist', Headers: ['x-registry-edge-repository'] },
+      { CookieBehavior: 'none' },
+      { QueryStringBehavior: 'none' },
+    ]);
+  });
+
+  test('403/404 and 5xx are not error-cached: the origin-response function decides each miss afresh', () => {
+    const errors = resource(main(), 'Distribution').Properties.DistributionConfig.CustomErrorResponses as { ErrorCode: number; ErrorCachingMinTTL: number; ResponseCode?: unknown }[];
+    expect(errors.map((e) => [e.ErrorCode, e.ErrorCachingMinTTL]).sort()).toEqual([
+      [403, 0],
+      [404, 0],
+      [500, 0],
+      [502, 0],
+      [503, 0],
+      [504, 0],
+    ]);
+    expect(errors.every((e) => e.ResponseCode === undefined)).toBe(true); // the function's answer is sent, not a replacement page
+  });
+
+  test('the origin-response function sits on the blob behaviour, at 128 MB / 5 s, with no permissions beyond its logs', () => {
+    const associations = resource(main(), 'Distribution').Properties.DistributionConfig.DefaultCacheBehavior.LambdaFunctionAssociations as { EventType: string; LambdaFunctionARN: { Ref: string }; IncludeBody: boolean }[];
+    const association = associations.find((a) => a.EventType === 'origin-response')!;
+    expect(resource(main(), association.LambdaFunctionARN.Ref).Properties.FunctionName).toEqual({ Ref: lambdaId('edge-origin-response') });
+    expect(association.IncludeBody).toBe(false);
+    expect([lambda('edge-origin-response').Properties.MemorySize, lambda('edge-origin-response').Properties.Timeout]).toEqual([128, 5]);
+    const role = lambda('edge-origin-response').Properties.Role['Fn::GetAtt'][0];
+    const actions = roleStatements(main(), role).flatMap((st: Statement) => (Array.isArray(st.Action) ? st.Action : [st.Action]));
+    expect(actions.every((a: string) => a.startsWith('logs:'))).toBe(true);
   });
 
   test('a WAF web ACL blocks an address over the configured rate, with an OCI 429', () => {
@@ -273,5 +307,29 @@ describe.each(STAGES.flatMap((stage) => loadStageConfig({ stage }).stage.buckets
     const alarms = ofType(template(), 'AWS::CloudWatch::Alarm').map(([, r]) => [r.Properties.MetricName, r.Properties.Dimensions[0].Value]);
     const expected = FUNCTIONS.filter(isEdgeFunction).flatMap((fn) => ['Errors', 'Throttles'].map((m) => [m, `us-east-1.registry-edge-${stage}-${fn}`]));
     expect(alarms.sort()).toEqual(expected.sort());
+  });
+});
+
+// The dashboard and the blob buckets' access logs, as osls packaged them (test/deploy/observability.test.ts
+// checks the builders in detail).
+describe.each(STAGES)('observability, %s', (stage) => {
+  test('the main stack has the stage\'s dashboard, over its distribution, with a row per edge region', () => {
+    const dashboard = only(stackOf(stage, 'main').template, 'AWS::CloudWatch::Dashboard').Properties;
+    expect(dashboard.DashboardName).toBe(`registry-edge-${stage}`);
+    const [body, variables] = dashboard.DashboardBody['Fn::Sub'] as [string, Record<string, unknown>];
+    expect(variables).toEqual({ Distribution: { Ref: 'Distribution' } });
+    const widgets = JSON.parse(body).widgets as { properties: { region?: string } }[];
+    const regions = new Set(widgets.map((w) => w.properties.region).filter(Boolean));
+    expect(regions).toEqual(new Set(EDGE_REGIONS));
+  });
+
+  test.each(loadStageConfig({ stage }).stage.buckets.regions)('regional stack %s: its blob bucket logs into its own private access-log bucket', (region) => {
+    const template = stackOf(stage, `regional-${region}`).template;
+    const logBucket = `registry-edge-${stage}-${region}-access-logs`;
+    expect(resource(template, 'BlobBucket').Properties.LoggingConfiguration).toEqual({ DestinationBucketName: { Ref: 'AccessLogBucket' }, LogFilePrefix: 's3-access/' });
+    expect(resource(template, 'AccessLogBucket').Properties.BucketName).toBe(logBucket);
+    expect(resource(template, 'AccessLogBucket').Properties.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+    const statements: Statement[] = resource(template, 'AccessLogBucketPolicy').Properties.PolicyDocument.Statement;
+    expect(statements.filter((s) => s.Effect === 'Allow').map((s) => [s.Principal, s.Action, s.Resource])).toEqual([[{ Service: 'logging.s3.amazonaws.com' }, 's3:PutObject', `arn:aws:s3:::${logBucket}/s3-access/*`]]);
   });
 });

@@ -97,13 +97,13 @@ describe('functions', () => {
   const fn = (name: string) => stack.functions[name] as Record<string, any>;
 
   test('edge functions: no environment, x86_64, the viewer at CloudFront\'s 128 MB / 5 s', () => {
-    for (const name of ['edge-viewer-request', 'edge-origin-request']) {
+    for (const name of ['edge-viewer-request', 'edge-origin-request', 'edge-origin-response']) {
       expect(fn(name).environment).toBeUndefined();
       expect(fn(name).events).toBeUndefined();
       expect(fn(name).architecture).toBe('x86_64');
     }
     expect([fn('edge-viewer-request').memorySize, fn('edge-viewer-request').timeout]).toEqual([128, 5]);
-    expect(stack.edge).toEqual({ 'edge-viewer-request': 'viewer-request', 'edge-origin-request': 'origin-request' });
+    expect(stack.edge).toEqual({ 'edge-viewer-request': 'viewer-request', 'edge-origin-request': 'origin-request', 'edge-origin-response': 'origin-response' });
   });
 
   test('each function ships its own bundle folder and runs with its own role', () => {
@@ -201,7 +201,7 @@ describe('alarms', () => {
   });
 
   test('only the functions that exist get alarms and resources', () => {
-    const { template } = main({}, ['edge-origin-request', 'edge-viewer-request']);
+    const { template } = main({}, ['edge-origin-request', 'edge-origin-response', 'edge-viewer-request']);
     const ids = Object.keys(template.Resources);
     expect(ids.filter((id) => id.endsWith('Alarm'))).toEqual(['ServerErrorRateAlarm']);
     expect(ids).not.toContain('DeadLetterQueue');

@@ -29,7 +29,9 @@ let hostManifest: string;
 
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'smoke-e2e-'));
-  stack = await startStack({ port: 0, relays: true });
+  // A layer is deleted from eu-west-1 and put back between two tests: the edge must not remember "not
+  // there" (routing.verify.negativeCacheSeconds, a few seconds by default) into the next one.
+  stack = await startStack({ port: 0, relays: true, configOverride: { routing: { verify: { negativeCacheSeconds: 0 } } } });
   const host = stack.image.manifests.find((m) => m.platform.architecture === hostArchitecture)!;
   hostManifest = host.manifest.digest;
   expectedBlobs = [host.config.digest, ...host.layers.map((l) => l.digest)];

@@ -107,6 +107,12 @@ describe('npm start', () => {
     }
   });
 
+  it.each(['x', '-1', '1.5'])('--edge-cache-mb %s: one line saying what it must be, exit 1', async (value) => {
+    const result = await run(process.execPath, [join(ROOT, 'bin/registry-edge.js'), 'stack', '--port', '0', '--edge-cache-mb', value, '--dist', join(work, 'dist-bad-cache')]);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim()).toBe(`registry-edge: --edge-cache-mb must be a whole number of MiB (0 for no cache), not "${value}"`);
+  });
+
   it.each(STACK_TOOLS.map(([tool, pkg]) => [tool, pkg] as const))('without %s: one line naming %s, exit 1, nothing started', async (missing, debianPackage) => {
     // A PATH with node and every tool the stack needs but one.
     const bin = mkdtempSync(join(work, 'bin-'));

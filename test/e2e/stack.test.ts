@@ -155,12 +155,17 @@ describe('the local stack, end to end', () => {
     it.each([
       ['127.0.0.1', 'the loopback address'],
       ['127.0.9.10', 'an address in no range'],
-    ])('%s (%s, an internet client): served through CloudFront from the bucket nearest the edge', async (address) => {
+    ])('%s (%s, an internet client): served through CloudFront from the bucket nearest the edge, then from its cache', async (address) => {
+      // Earlier pulls left the payload in the edge cache: invalidate it, as an operator would.
+      stack.emulator.cache!.invalidate([`/${key(payload.digest)}`]);
       const reply = await send(`${stack.endpoint}/v2/${stack.image.repository}/blobs/${payload.digest}`, { localAddress: address });
       expect(reply.status).toBe(200);
       expect(reply.headers['x-cache']).toBe('Miss from cloudfront');
       expect(sha256(reply.body)).toBe(payload.digest);
-      expect(entry(reply)).toMatchObject({ clientIp: address, origins: [{ url: bucketUrl(EDGE_REGION, payload.digest), status: 200 }] });
+      expect(entry(reply)).toMatchObject({ clientIp: address, origins: [{ url: bucketUrl(EDGE_REGION, payload.digest), status: 200 }], cached: true });
+      const again = await send(`${stack.endpoint}/v2/${stack.image.repository}/blobs/${payload.digest}`, { localAddress: address });
+      expect([again.status, again.headers['x-cache'], sha256(again.body)]).toEqual([200, 'Hit from cloudfront', payload.digest]);
+      expect(entry(again)).toMatchObject({ clientIp: address, origins: [], resultType: 'Hit' });
     });
 
     it('manifests go upstream with the query string intact, and the registry answers with the index', async () => {
@@ -212,11 +217,16 @@ describe('the local stack, end to end', () => {
       const bytes = randomBytes(200 * 1024);
       const digest = sha256(bytes);
       await stack.s3.send(new PutObjectCommand({ Bucket: stack.buckets.primary, Key: key(digest), Body: bytes }));
-      for (const address of ['127.0.2.10', '127.0.3.10', '127.0.0.1']) {
+      for (const [i, address] of ['127.0.2.10', '127.0.3.10', '127.0.0.1'].entries()) {
         const hops = await follow(`${stack.endpoint}/v2/${stack.image.repository}/blobs/${digest}`, { localAddress: address });
         // Never a redirect to a bucket that does not hold it: the edge serves it through CloudFront instead.
         expect([address, hops.map((h) => h.status)]).toEqual([address, [200]]);
         expect(sha256(hops[0]!.body)).toBe(digest);
+        if (i > 0) {
+          // The first one left it in the edge cache.
+          expect(entry(hops[0]!)).toMatchObject({ resultType: 'Hit', origins: [] });
+          continue;
+        }
         // The origin group tried the bucket nearest the edge, found nothing, and failed over to the primary.
         const origins = entry(hops[0]!)!.origins;
         expect(origins.map((o) => o.url)).toEqual([bucketUrl(EDGE_REGION, digest), bucketUrl('us-east-1', digest)]);
@@ -250,11 +260,15 @@ describe('the local stack, end to end', () => {
     const restore = (region: string) =>
       stack.s3.send(new CopyObjectCommand({ Bucket: stack.buckets.regional[region], Key: key(payload.digest), CopySource: `${stack.buckets.primary}/${encodeURIComponent(key(payload.digest))}` }));
 
+    // The edge cache holds whatever it was given, bad bytes too: invalidate around the damage, as an
+    // operator repairing a bucket would.
+    const invalidate = () => stack.emulator.cache!.invalidate([`/${key(payload.digest)}`]);
     it.each([
       ['redirected to the eu-west-1 bucket (a client there)', () => relayFor('127.0.2.10')],
       ['served through CloudFront from the eu-west-1 bucket (an internet client)', () => stack.registryHost],
     ])('makes skopeo fail with a digest error when %s', async (_how, via) => {
       await corrupt('eu-west-1');
+      invalidate();
       try {
         const failed = await runLine(stack.pullCommand(join(work, `corrupt-${randomBytes(4).toString('hex')}`), via()));
         expect(failed.code).not.toBe(0);
@@ -262,6 +276,7 @@ describe('the local stack, end to end', () => {
         expect(failed.stderr).toContain(payload.digest);
       } finally {
         await restore('eu-west-1');
+        invalidate();
       }
       // The same pull works once the bytes are right again: it was the corruption that failed it.
       expect(await runLine(stack.pullCommand(join(work, `restored-${randomBytes(4).toString('hex')}`), via()))).toMatchObject({ code: 0 });

@@ -7,7 +7,7 @@ import type { ResolvedConfig } from '../../layers/config/schema';
 import { type Json, type Statement, sub } from './cloudformation';
 import { bucketArn, type DeployNames, IP_SPACE_CHANGED_TOPIC, objectsArn, SERVICE_REGION } from './names';
 
-export type EdgeEventType = 'viewer-request' | 'origin-request';
+export type EdgeEventType = 'viewer-request' | 'origin-request' | 'origin-response';
 
 export interface FunctionSpec {
   description: string;
@@ -70,6 +70,14 @@ export const FUNCTIONS: Record<string, FunctionSpec> = {
     memorySize: 128,
     timeout: 5,
     // It only rewrites the request's origin; CloudFront does the fetching.
+    statements: () => [],
+  },
+  'edge-origin-response': {
+    description: 'Lambda@Edge origin response: name blobs by digest; send blobs no bucket holds upstream',
+    edge: 'origin-response',
+    memorySize: 128,
+    timeout: 5,
+    // It only rewrites the response CloudFront got; it reads and writes nothing.
     statements: () => [],
   },
   'ranges-update': {

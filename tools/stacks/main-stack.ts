@@ -10,13 +10,14 @@
 import { bucketUrl } from '../../layers/config/edge';
 import type { ResolvedConfig } from '../../layers/config/schema';
 import { ORIGIN_ROLE_HEADER } from '../../layers/cloudfront/origin';
+import { cachePolicyConfig, customErrorResponses, originRequestPolicyConfig } from './cache-policy';
+import { dashboard, dashboardUrl } from './dashboard';
 import { alarm, alarmTopic, denyInsecureTransport, getAtt, type Json, pascal, policyDocument, ref, type Resources, type Statement } from './cloudformation';
 import { type EdgeEventType, FUNCTIONS, logStatements } from './functions';
 import { type DeployNames, deployNames, isEdgeFunction, METRICS_NAMESPACE, SERVICE_REGION } from './names';
 
 /** Status codes from the nearest bucket that make CloudFront retry the blob on the primary bucket. */
 export const FAILOVER_STATUS_CODES = [403, 404, 500, 502, 503, 504];
-const YEAR = 365 * 24 * 3600;
 /** How long the access-log bucket the stack creates keeps files, unless `distribution.accessLogs.expireDays` says. */
 export const ACCESS_LOG_EXPIRE_DAYS = 90;
 export const DISTRIBUTION = 'Distribution';
@@ -130,7 +131,8 @@ function distribution(config: ResolvedConfig, names: DeployNames): Resources {
         },
       },
     },
-    // Blobs are immutable and addressed by digest: cache them for a year, keyed by path alone. The viewer
+    // Blobs are immutable and addressed by digest: cached for a year, keyed by path alone (see
+    // tools/stacks/cache-policy.ts for why MinTTL is 0 and 403/404 are not error-cached). The viewer
     // function keeps the query string on the request it forwards, but it never changes which blob is asked
     // for, so it stays out of the key (and is not passed to S3, where ?acl and friends mean other things).
     // No Accept-Encoding either: layers are compressed already and their bytes must match their digest.
@@ -139,30 +141,19 @@ function distribution(config: ResolvedConfig, names: DeployNames): Resources {
       Properties: {
         CachePolicyConfig: {
           Name: `${names.mainStack}-blobs`,
-          Comment: 'Immutable content-addressed blobs: path-only key, one year',
-          MinTTL: 86400,
-          DefaultTTL: YEAR,
-          MaxTTL: YEAR,
-          ParametersInCacheKeyAndForwardedToOrigin: {
-            EnableAcceptEncodingGzip: false,
-            EnableAcceptEncodingBrotli: false,
-            HeadersConfig: { HeaderBehavior: 'none' },
-            CookiesConfig: { CookieBehavior: 'none' },
-            QueryStringsConfig: { QueryStringBehavior: 'none' },
-          },
+          Comment: 'Immutable content-addressed blobs: path-only key, a year by Cache-Control',
+          ...cachePolicyConfig(),
         },
       },
     },
-    // Nothing beyond the cache key reaches the buckets.
+    // Only the repository header reaches the origin side beyond the key (the fallback's upstream URL needs it).
     BlobOriginRequestPolicy: {
       Type: 'AWS::CloudFront::OriginRequestPolicy',
       Properties: {
         OriginRequestPolicyConfig: {
           Name: `${names.mainStack}-blobs`,
-          Comment: 'Forward nothing extra to S3',
-          HeadersConfig: { HeaderBehavior: 'none' },
-          CookiesConfig: { CookieBehavior: 'none' },
-          QueryStringsConfig: { QueryStringBehavior: 'none' },
+          Comment: 'Forward the repository header to the origin functions, nothing else',
+          ...originRequestPolicyConfig(),
         },
       },
     },
@@ -227,11 +218,8 @@ function distribution(config: ResolvedConfig, names: DeployNames): Resources {
             OriginRequestPolicyId: ref('BlobOriginRequestPolicy'),
             // LambdaFunctionAssociations: added by the plugin, with the versions the framework publishes.
           },
-          // A blob missing from both buckets may arrive any minute: remember the error only briefly.
-          CustomErrorResponses: [
-            ...[403, 404].map((ErrorCode) => ({ ErrorCode, ErrorCachingMinTTL: 10 })),
-            ...[500, 502, 503, 504].map((ErrorCode) => ({ ErrorCode, ErrorCachingMinTTL: 0 })),
-          ],
+          // A blob missing from both buckets may arrive any minute, and the fallback is decided per request.
+          CustomErrorResponses: customErrorResponses(),
         },
       },
     },
@@ -425,6 +413,7 @@ export function mainStack(config: ResolvedConfig, functions: string[]): MainStac
     ...configBucket(names),
     ...distribution(config, names),
     ...alarms(config, names, functions),
+    ...dashboard({ config, names, functions }),
   };
   if (functions.some((fn) => FUNCTIONS[fn]!.deadLetterQueue)) {
     resources.DeadLetterQueue = {
@@ -438,6 +427,7 @@ export function mainStack(config: ResolvedConfig, functions: string[]): MainStac
     ConfigBucketName: { Value: ref('ConfigBucket') },
     AlarmTopicArn: { Description: 'Subscribe on-call tools here', Value: ref('AlarmTopic') },
     WebAclArn: { Value: getAtt('WebAcl', 'Arn') },
+    DashboardUrl: { Description: 'CloudWatch dashboard: traffic, errors, replication, and the edge by region', Value: dashboardUrl(names) },
   };
   if (resources.DeadLetterQueue) outputs.DeadLetterQueueUrl = { Value: ref('DeadLetterQueue') };
   if (names.accessLogs) {

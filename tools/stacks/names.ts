@@ -47,7 +47,12 @@ export interface DeployNames {
   edgeReplicaName(fn: string): string;
   /** The alarm topic a regional stack creates in `region`. */
   regionalAlarmTopic(region: string): string;
+  /** The bucket receiving the S3 server access logs of the blob bucket in `region` (its regional stack creates it). */
+  s3AccessLogBucket(region: string): string;
 }
+
+/** Key prefix of the blob buckets' S3 server access logs in their log bucket. */
+export const S3_ACCESS_LOG_PREFIX = 's3-access/';
 
 export function deployNames(config: ResolvedConfig): DeployNames {
   const { stage } = config.stage;
@@ -76,6 +81,7 @@ export function deployNames(config: ResolvedConfig): DeployNames {
     functionName,
     edgeReplicaName: (fn) => `${SERVICE_REGION}.${functionName(fn)}`,
     regionalAlarmTopic: (region) => `${service}-${stage}-alarms-${region}`,
+    s3AccessLogBucket: (region) => `${config.stage.buckets.prefix}-${stage}-${region}-access-logs`,
   };
 }
 

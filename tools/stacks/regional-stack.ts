@@ -8,7 +8,7 @@ import type { ResolvedConfig } from '../../layers/config/schema';
 import { alarm, alarmTopic, denyInsecureTransport, type Json, pascal, policyDocument, ref, type Resources, type Statement, sub } from './cloudformation';
 import { FUNCTIONS } from './functions';
 import { DeployConfigError } from './main-stack';
-import { bucketArn, deployNames, isEdgeFunction, objectsArn } from './names';
+import { bucketArn, deployNames, isEdgeFunction, objectsArn, S3_ACCESS_LOG_PREFIX } from './names';
 
 export interface RegionalStack {
   Resources: Resources;
@@ -17,6 +17,55 @@ export interface RegionalStack {
 
 /** Days after which S3 discards the parts of a multipart upload nobody completed (an interrupted copy). */
 export const ABORT_INCOMPLETE_UPLOADS_DAYS = 1;
+/** Days the blob buckets' S3 server access logs are kept. */
+export const S3_ACCESS_LOG_EXPIRE_DAYS = 90;
+
+/**
+ * The bucket that receives the blob bucket's S3 server access logs: a client redirected to a bucket
+ * downloads from S3 directly, so these logs are the only record of those bytes (CloudFront never sees
+ * them). Private; ACLs off, so S3's log delivery is granted by the bucket policy (the logging service
+ * principal, only for this account's blob bucket); SSE-S3 (server access logging cannot write to a bucket
+ * whose default encryption is SSE-KMS); the files expire; kept when the stack goes.
+ */
+function accessLogBucket(logBucket: string, blobBucket: string): Resources {
+  return {
+    AccessLogBucket: {
+      Type: 'AWS::S3::Bucket',
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: {
+        BucketName: logBucket,
+        OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+        PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+        BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+        LifecycleConfiguration: {
+          Rules: [
+            { Id: 'expire-access-logs', Status: 'Enabled', ExpirationInDays: S3_ACCESS_LOG_EXPIRE_DAYS },
+            { Id: 'abort-incomplete-multipart-uploads', Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: ABORT_INCOMPLETE_UPLOADS_DAYS } },
+          ],
+        },
+        Tags: [{ Key: 'registry-edge:role', Value: 'access-logs' }],
+      },
+    },
+    AccessLogBucketPolicy: {
+      Type: 'AWS::S3::BucketPolicy',
+      Properties: {
+        Bucket: ref('AccessLogBucket'),
+        PolicyDocument: policyDocument([
+          {
+            Sid: 'S3ServerAccessLogDelivery',
+            Effect: 'Allow',
+            Principal: { Service: 'logging.s3.amazonaws.com' },
+            Action: 's3:PutObject',
+            Resource: objectsArn(logBucket, S3_ACCESS_LOG_PREFIX),
+            Condition: { ArnLike: { 'aws:SourceArn': bucketArn(blobBucket) }, StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') } },
+          },
+          denyInsecureTransport(logBucket),
+        ]),
+      },
+    },
+  };
+}
 
 export function regionalStack(config: ResolvedConfig, region: string, functions: string[]): RegionalStack {
   const names = deployNames(config);
@@ -25,8 +74,14 @@ export function regionalStack(config: ResolvedConfig, region: string, functions:
     throw new DeployConfigError(`config/${names.stage}.json: ${region} is not in buckets.regions (${names.buckets.map((b) => b.region).join(', ')}); add it there first`);
   }
   const isPrimary = region === names.primary.region;
-  const resources: Resources = { ...alarmTopic(names.regionalAlarmTopic(region), config.stage.alarms.email) };
-  const outputs: Record<string, Json> = { BucketName: { Value: bucket.name }, AlarmTopicArn: { Value: ref('AlarmTopic') } };
+  const logBucket = names.s3AccessLogBucket(region);
+  if (logBucket.length > 63) throw new DeployConfigError(`config/${names.stage}.json: buckets.prefix is too long for the access-log bucket name "${logBucket}" (S3 allows 63 characters)`);
+  const resources: Resources = { ...alarmTopic(names.regionalAlarmTopic(region), config.stage.alarms.email), ...accessLogBucket(logBucket, bucket.name) };
+  const outputs: Record<string, Json> = {
+    BucketName: { Value: bucket.name },
+    AlarmTopicArn: { Value: ref('AlarmTopic') },
+    AccessLogsLocation: { Description: 'S3 server access logs of the blob bucket (downloads redirected to it)', Value: `s3://${logBucket}/${S3_ACCESS_LOG_PREFIX}` },
+  };
 
   // An existing primary bucket (the image promoter's) stays the promoter's: we add nothing to it here;
   // docs/operations.md gives the two policy statements its owner adds.
@@ -53,8 +108,11 @@ export function regionalStack(config: ResolvedConfig, region: string, functions:
       // Blobs are the product: never delete them with a stack.
       DeletionPolicy: 'Retain',
       UpdateReplacePolicy: 'Retain',
+      // Logging starts once the log bucket lets S3's log delivery write.
+      DependsOn: ['AccessLogBucketPolicy'],
       Properties: {
         BucketName: bucket.name,
+        LoggingConfiguration: { DestinationBucketName: ref('AccessLogBucket'), LogFilePrefix: S3_ACCESS_LOG_PREFIX },
         // ACLs off; public access only through the bucket policy below (which must stay allowed).
         OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
         PublicAccessBlockConfiguration: { BlockPublicAcls: true, IgnorePublicAcls: true, BlockPublicPolicy: false, RestrictPublicBuckets: false },

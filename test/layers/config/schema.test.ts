@@ -28,6 +28,19 @@ describe('stage configuration', () => {
     ]);
   });
 
+  test('the fallback goes to the upstream by default; the cdn and fallback hosts join the redirect hosts', () => {
+    const plain = testConfig();
+    expect(plain.edge.fallback).toEqual({ enabled: true, origin: 'https://upstream.example.org', pathPrefix: 'org/images' });
+    expect(plain.edge.cdn).toBeNull();
+    expect(plain.edge.verify.negativeCacheSeconds).toBe(3);
+    const custom = testConfig({ routing: { policy: { internet: 'cdn' }, cdn: { baseUrl: 'https://cdn.example.net/containers/images/' }, fallback: { url: 'https://mirror.example.net', pathPrefix: 'cache' } } });
+    expect(custom.edge.cdn).toEqual({ baseUrl: 'https://cdn.example.net/containers/images/' });
+    expect(custom.edge.policy.internet).toBe('cdn');
+    expect(custom.edge.fallback).toEqual({ enabled: true, origin: 'https://mirror.example.net', pathPrefix: 'cache' });
+    expect(custom.redirectHosts).toEqual(expect.arrayContaining(['cdn.example.net', 'mirror.example.net']));
+    expect(testConfig({ routing: { fallback: { enabled: false } } }).edge.fallback.enabled).toBe(false);
+  });
+
   test('bucket names can be given explicitly (an existing primary bucket)', () => {
     const config = testConfig({ buckets: { names: { 'us-east-1': 'k8s-artifacts-prod' }, primaryExisting: true } });
     expect(config.primaryBucket).toBe('k8s-artifacts-prod');
@@ -46,6 +59,14 @@ describe('stage configuration', () => {
     ['a bad policy action', { routing: { policy: { gcp: 'regional' } } }, 'routing.policy.gcp: Invalid option'],
     ['a verify timeout above the edge budget', { routing: { verify: { timeoutMs: 10_000 } } }, 'routing.verify.timeoutMs: Too big'],
     ['a nearest override to a region without a bucket', { routing: { nearest: { 'ap-south-1': 'eu-west-2' } } }, 'routing.nearest.ap-south-1: "eu-west-2" holds no bucket'],
+    ['the cdn target without a CDN', { routing: { policy: { internet: 'cdn' } } }, 'routing.policy.internet: is "cdn" but routing.cdn.baseUrl is not set'],
+    ['a CDN base URL without the trailing "/"', { routing: { cdn: { baseUrl: 'https://cdn.example.net/blobs' } } }, 'routing.cdn.baseUrl: must be a URL ending in "/"'],
+    ['a CDN base URL over plain http', { routing: { cdn: { baseUrl: 'http://cdn.example.net/' } } }, 'routing.cdn.baseUrl: must be an https URL'],
+    ['a CDN base URL with a query', { routing: { cdn: { baseUrl: 'https://cdn.example.net/?x=/' } } }, 'routing.cdn.baseUrl: must be a URL ending in "/"'],
+    ['a fallback URL with a path', { routing: { fallback: { url: 'https://mirror.example.net/v2/' } } }, 'routing.fallback.url: must be scheme and host only'],
+    ['a fallback path prefix without a fallback URL', { routing: { fallback: { pathPrefix: 'cache' } } }, 'routing.fallback.pathPrefix: applies only with fallback.url'],
+    ['a fallback that is not a boolean', { routing: { fallback: { enabled: 'yes' } } }, 'routing.fallback.enabled: Invalid input'],
+    ['negative existence answers kept for a minute and more', { routing: { verify: { negativeCacheSeconds: 120 } } }, 'routing.verify.negativeCacheSeconds: Too big'],
   ])('refuses %s, naming the field', (_name, override, message) => {
     expect(() => resolveConfig(mergeConfig(TEST_CONFIG, override), 'config/test.json')).toThrow(`config/test.json: ${message}`);
   });

@@ -8,7 +8,7 @@ const blob = `/v2/pause/blobs/${digest}`;
 const aws = (region: string): Place => ({ cloud: 'aws', region });
 const gcp: Place = { cloud: 'gcp', region: 'us-central1' };
 const bucketUrl = (region: string) => `https://edge-test-${region}.s3.dualstack.${region}.amazonaws.com/containers/images/${digest}`;
-const forward = (querystring = ''): Forward => ({ action: 'forward', uri: `/containers/images/${digest}`, querystring });
+const forward = (querystring = '', repository = 'pause'): Forward => ({ action: 'forward', uri: `/containers/images/${digest}`, querystring, repository });
 const redirect = (location: string, verifyUrl?: string, qs = ''): Decision => ({
   action: 'redirect',
   status: 307,
@@ -57,6 +57,44 @@ describe('blob requests, by where the client is', () => {
   });
 });
 
+describe('the cdn target', () => {
+  const withCdn = testConfig({ routing: { policy: { internet: 'cdn', gcp: 'cdn', 'aws-cn': 'cdn' }, cdn: { baseUrl: 'https://cdn.example.net/blobs/' } } }).edge;
+  test.each<[string, Place | null]>([
+    ['internet clients', null],
+    ['GCP', gcp],
+    ['a partition set to cdn', aws('cn-north-1')],
+  ])('%s are sent to the CDN base URL with the digest (and the query string)', (_name, place) => {
+    expect(decide(get(blob, 'ns=k8s'), place, withCdn)).toEqual(redirect(`https://cdn.example.net/blobs/${digest}?ns=k8s`));
+  });
+
+  test('other classes keep their targets; manifests still go upstream', () => {
+    expect(decide(get(blob), aws('eu-west-1'), withCdn)).toMatchObject({ location: bucketUrl('eu-west-1') });
+    expect(decide(get(blob), aws('GLOBAL'), withCdn)).toEqual(forward());
+    expect(decide(get('/v2/pause/manifests/3.9'), null, withCdn)).toMatchObject({ location: 'https://upstream.example.org/v2/org/images/pause/manifests/3.9' });
+  });
+
+  test('the forward names the canonical repository for the origin side', () => {
+    expect(decide(get(`/v2/k8s/pause/blobs/sha256%3a${'c'.repeat(64)}`), null, config)).toEqual(forward('', 'k8s/pause'));
+  });
+});
+
+describe('percent-encoded paths are answered in their canonical form', () => {
+  test.each<[string, string, Partial<Decision> & Record<string, unknown>]>([
+    ['an encoded ":" of a blob digest (lower-case hex)', `/v2/pause/blobs/sha256%3a${'c'.repeat(64)}`, { location: `https://upstream.example.org/v2/org/images/pause/blobs/${digest}` }],
+    ['an encoded ":" of a blob digest (upper-case hex)', `/v2/pause/blobs/sha256%3A${'c'.repeat(64)}`, { location: `https://upstream.example.org/v2/org/images/pause/blobs/${digest}` }],
+    ['a manifest digest', `/v2/pause/manifests/sha256%3A${'c'.repeat(64)}`, { location: `https://upstream.example.org/v2/org/images/pause/manifests/${digest}` }],
+    ['a tag with encoded letters', '/v2/pause/manifests/3%2E9', { location: 'https://upstream.example.org/v2/org/images/pause/manifests/3.9' }],
+    ['tags/list', '/v2/pau%73e/tags/list', { location: 'https://upstream.example.org/v2/org/images/pause/tags/list' }],
+    ['referrers', `/v2/pause/referrers/sha256%3A${'c'.repeat(64)}`, { location: `https://upstream.example.org/v2/org/images/pause/referrers/${digest}` }],
+  ])('%s', (_name, uri, expected) => {
+    expect(decide(get(uri), gcp, config)).toMatchObject(expected);
+  });
+
+  test('the S3 key of a forwarded blob is the decoded digest', () => {
+    expect(decide(get(`/v2/pause/blobs/sha256%3A${'c'.repeat(64)}`), null, config)).toEqual(forward());
+  });
+});
+
 describe('everything else', () => {
   test.each<[string, { method: string; uri: string; querystring: string }, Partial<Decision> & Record<string, unknown>]>([
     ['manifests go upstream with the query string', get('/v2/pause/manifests/3.9', 'ns=k8s.io'), { action: 'redirect', status: 307, location: 'https://upstream.example.org/v2/org/images/pause/manifests/3.9?ns=k8s.io' }],
@@ -71,6 +109,8 @@ describe('everything else', () => {
     ['POST is refused with Allow', { method: 'POST', uri: '/v2/pause/blobs/uploads/', querystring: '' }, { action: 'respond', status: 405, headers: expect.objectContaining({ allow: 'GET, HEAD' }) }],
     ['PUT is refused', { method: 'PUT', uri: '/v2/pause/manifests/latest', querystring: '' }, { action: 'respond', status: 405 }],
     ['OPTIONS is refused', { method: 'OPTIONS', uri: '/v2/', querystring: '' }, { action: 'respond', status: 405 }],
+    ['a manifest "digest" that is not one is refused at the edge, not sent upstream', get('/v2/pause/manifests/sha256:baddigeststring'), { action: 'respond', status: 400, body: expect.stringContaining('"code":"DIGEST_INVALID"') }],
+    ['a manifest digest of another algorithm still goes upstream', get(`/v2/pause/manifests/sha384:${'c'.repeat(96)}`), { action: 'redirect', location: `https://upstream.example.org/v2/org/images/pause/manifests/sha384:${'c'.repeat(96)}` }],
     ['a malformed digest is an OCI error, not a redirect', get('/v2/pause/blobs/sha256:zz'), { action: 'respond', status: 400, body: expect.stringContaining('"code":"DIGEST_INVALID"') }],
     ['an encoded slash is refused', get(`/v2/a%2Fb/blobs/${digest}`), { action: 'respond', status: 400, body: expect.stringContaining('NAME_INVALID') }],
     ['CR/LF in the query string is refused', get(blob, 'a=1\r\nLocation: https://evil.example'), { action: 'respond', status: 400 }],

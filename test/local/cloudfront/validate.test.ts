@@ -1,5 +1,5 @@
 import type { CloudFrontRequest } from '../../../layers/cloudfront/events';
-import { validateResult } from '../../../local/cloudfront/validate';
+import { validateOriginResponse, validateResult } from '../../../local/cloudfront/validate';
 
 const viewerInput: CloudFrontRequest = {
   clientIp: '127.0.2.10',
@@ -128,5 +128,32 @@ describe('validateResult: requests passed on', () => {
   ])('origin-request: refuses %s', (_name, result, reason) => {
     const outcome = validateResult('origin-request', originInput, result);
     expect(outcome.kind === 'invalid' && outcome.reason).toContain(reason);
+  });
+});
+
+describe('validateOriginResponse', () => {
+  const input = { status: '404', headers: { 'transfer-encoding': [{ key: 'Transfer-Encoding', value: 'chunked' }], 'x-amz-request-id': [{ key: 'x-amz-request-id', value: 'R' }] } };
+  const kept = { 'transfer-encoding': input.headers['transfer-encoding'] };
+
+  it('keeps the origin body when the result has none, and replaces it when it has one (even an empty one)', () => {
+    expect(validateOriginResponse(input, { status: '404', headers: kept })).toEqual({ kind: 'origin-response', response: { status: 404, headers: [['Transfer-Encoding', 'chunked']], body: null } });
+    const redirect = validateOriginResponse(input, { status: '307', headers: { ...kept, location: [{ key: 'Location', value: 'https://upstream/v2/x/blobs/sha256:aa' }] }, body: '' });
+    expect(redirect).toMatchObject({ kind: 'origin-response', response: { status: 307, body: Buffer.alloc(0) } });
+  });
+
+  it.each([
+    ['no object', null, /returned no object/],
+    ['no status (a request, not a response)', { headers: kept }, /must return the response/],
+    ['no headers', { status: '200' }, /headers must be an object/],
+    ['Transfer-Encoding dropped', { status: '200', headers: {} }, /read-only header "transfer-encoding"/],
+    ['Via added', { status: '200', headers: { ...kept, via: [{ key: 'Via', value: 'x' }] } }, /read-only header "via"/],
+    ['a header CloudFront keeps for itself', { status: '200', headers: { ...kept, 'x-cache': [{ key: 'X-Cache', value: 'Hit' }] } }, /may not set the "x-cache" header/],
+    ['a status out of range', { status: '700', headers: kept }, /not an HTTP status code/],
+    ['a body over 1 MB', { status: '200', headers: kept, body: 'x'.repeat(1024 * 1024) }, /over the origin-response limit/],
+    ['a CR in a value', { status: '307', headers: { ...kept, location: [{ key: 'Location', value: 'http://a/\r\nx: y' }] } }, /line break/],
+  ])('refuses %s', (_name, result, reason) => {
+    const outcome = validateOriginResponse(input, result);
+    expect(outcome.kind).toBe('invalid');
+    expect(outcome.kind === 'invalid' && outcome.reason).toMatch(reason);
   });
 });

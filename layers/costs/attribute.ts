@@ -8,6 +8,8 @@
  *   307 on a blob, decision "upstream"  → from the upstream registry (GCP clients, by default)
  *   2xx/304 on a blob                   → served by CloudFront (sc-bytes); when the decision was a bucket,
  *                                          the edge fell back because the bucket did not hold it yet
+ *   307 on a forwarded blob (a Miss)    → no bucket held it: the origin-response function redirected the
+ *                                          client to the upstream registry (an upstream fallback)
  *   anything else                       → moved no blob bytes: manifests and tag lists (redirected to the
  *                                          upstream registry, with or without registry-edge), the API root,
  *                                          generated answers, errors
@@ -66,6 +68,8 @@ export interface Attribution {
   reason?: OtherReason;
   /** The policy named a bucket, but the edge served the blob through CloudFront (not replicated yet). */
   fallback?: boolean;
+  /** No bucket held the blob: the origin-response function sent the client to the upstream registry. */
+  upstreamFallback?: boolean;
 }
 
 export interface Router {
@@ -161,6 +165,13 @@ export function attribute(record: LogRecord, route: Route): Attribution {
   const forwarded = blob && (destination.kind === 'cloudfront' || destination.kind === 'bucket');
 
   if (record.status === 307) {
+    // A 307 the viewer function wrote is logged as LambdaGeneratedResponse; one the origin-response function
+    // wrote (neither the nearest bucket nor the primary held the blob: a redirect to the upstream registry)
+    // as a Miss. Without a result type, a bucket decision is taken to be the viewer's own redirect.
+    const fromOrigin = record.resultType !== undefined && record.resultType !== 'LambdaGeneratedResponse';
+    if (blob && (destination.kind === 'cloudfront' || (destination.kind === 'bucket' && fromOrigin)) && (fromOrigin || record.resultType === undefined)) {
+      return { path: 'upstream', download: get ? { digest: route.digest! } : null, clientClass, originFetch: true, bucketRequests: 0, upstreamFallback: true };
+    }
     if (blob && destination.kind === 'bucket') {
       const same = route.place?.cloud === 'aws' && route.place.region === destination.region;
       return { path: same ? 'regionalSameRegion' : 'regionalCrossRegion', download: get ? { digest: route.digest! } : null, clientClass, originFetch: false, bucketRequests: 1 };

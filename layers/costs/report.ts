@@ -49,6 +49,7 @@ export interface CostReport {
   days: DayReport[];
   other: Usage['other'];
   fallbacks: number;
+  upstreamFallbacks: number;
   withoutScBytes: number;
   total: { requests: number; downloads: number; bytes: number; cost: CostItems };
   baseline: { description: string; bytes: number; cost: number };
@@ -108,6 +109,7 @@ export function buildReport(analysis: Analysis, usage: Usage, context: ReportCon
     days,
     other: usage.other,
     fallbacks: usage.fallbacks,
+    upstreamFallbacks: usage.upstreamFallbacks,
     withoutScBytes: usage.withoutScBytes,
     total: { requests: sum((u) => u.requests), downloads: sum((u) => u.downloads), bytes: sum((u) => u.bytes), cost: moneyItems(costs.total) },
     baseline: { description: 'every blob byte served by the upstream registry (no registry-edge)', bytes: costs.baseline.bytes, cost: money(costs.baseline.cost) },
@@ -186,6 +188,7 @@ export function renderReport(report: CostReport): string {
   lines.push('', `savings: ${formatMoney(report.savings.amount)} (${percent})`);
   const other = Object.entries(report.other).filter(([, n]) => n > 0);
   if (other.length) lines.push(`other: ${other.map(([reason, n]) => `${count(n)} ${reason}`).join(', ')}`);
+  if (report.upstreamFallbacks > 0) lines.push(`upstream fallbacks: ${count(report.upstreamFallbacks)} blob request(s) no bucket held, sent to the upstream registry by the origin-response function`);
   if (report.fallbacks > 0) lines.push(`fallbacks: ${count(report.fallbacks)} blob request(s) served through CloudFront because the region's bucket did not hold the blob yet`);
   if (report.input.malformed.lines > 0) {
     const reasons = Object.entries(report.input.malformed.reasons).map(([reason, n]) => `${n} ${reason}`).join(', ');

@@ -57,6 +57,8 @@ export interface Usage {
   other: Record<OtherReason, number>;
   /** Blob requests the policy sent to a bucket but the edge served through CloudFront (not replicated yet). */
   fallbacks: number;
+  /** Blob requests no bucket could serve, redirected to the upstream registry by the origin-response function. */
+  upstreamFallbacks: number;
   /** Records without sc-bytes: the distribution's own bytes for them are unknown. */
   withoutScBytes: number;
   unknownDigests: UnknownDigests;
@@ -111,6 +113,7 @@ export class UsageTally {
   private readonly sizes: SizeLookup;
   private readonly measuredRegional: boolean;
   private fallbacks = 0;
+  private upstreamFallbacks = 0;
   private withoutScBytes = 0;
   private from?: string;
   private to?: string;
@@ -153,6 +156,7 @@ export class UsageTally {
     if (record.scBytes === undefined) this.withoutScBytes++;
     if (attribution.reason) this.other[attribution.reason]++;
     if (attribution.fallback) this.fallbacks++;
+    if (attribution.upstreamFallback) this.upstreamFallbacks++;
     const download = attribution.download;
     let bytes: number | undefined;
     // What the download adds to `bytes`: nothing when unknown, or when S3 logs measure it (addMeasured).
@@ -188,6 +192,7 @@ export class UsageTally {
       days: [...this.days.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([day, paths]) => ({ day, paths: structuredClone(paths) })),
       other: { ...this.other },
       fallbacks: this.fallbacks,
+      upstreamFallbacks: this.upstreamFallbacks,
       withoutScBytes: this.withoutScBytes,
       unknownDigests: { distinct: this.unknown.count(), exact: this.unknown.exactCount, sample: [...this.sample].sort() },
       period: { ...(this.from ? { from: this.from } : {}), ...(this.to ? { to: this.to } : {}) },

@@ -69,7 +69,11 @@ describe('blob requests', () => {
     ['404 through CloudFront (in no bucket): other, error, the origin was asked', log(INTERNET, 404, { resultType: 'Error' }), by('other', { reason: 'error', originFetch: true })],
     ['503 from a failing viewer function: the origin was not asked', log(INTERNET, 503, { resultType: 'Error', detailedResultType: 'LambdaExecutionError' }), by('other', { reason: 'error', originFetch: false })],
     ['429 from WAF on a redirect-class client: other, error', log(EU_WEST, 429, { resultType: 'Error' }), by('other', { reason: 'error' })],
-    ['307 for an internet client (the decision forwards): a mismatch, not a guess', log(INTERNET, 307), by('other', { reason: 'mismatch', download: null })],
+    ['307 written by the viewer for an internet client (the decision forwards): a mismatch, not a guess', log(INTERNET, 307), by('other', { reason: 'mismatch', download: null })],
+    ['307 after a miss for an internet client: no bucket held it, the origin-response function sent it upstream', log(INTERNET, 307, { resultType: 'Miss' }), by('upstream', { download: { digest: DIGEST }, upstreamFallback: true, originFetch: true, clientClass: 'internet' })],
+    ['307 after a miss for an eu-west-1 client (bucket decision): the viewer forwarded, then upstream', log(EU_WEST, 307, { resultType: 'Miss' }), by('upstream', { upstreamFallback: true, clientClass: 'aws' })],
+    ['a 307 without a result type for an internet client: an upstream fallback (the viewer never redirects it)', log(INTERNET, 307, { resultType: undefined }), by('upstream', { upstreamFallback: true })],
+    ['HEAD sent upstream after a miss: no bytes', log(INTERNET, 307, { method: 'HEAD', resultType: 'Miss' }), by('upstream', { download: null, upstreamFallback: true })],
   ])('%s', (_name, record, expected) => {
     const attribution = attribute(record, router.route(record));
     expect(attribution).toMatchObject(expected);

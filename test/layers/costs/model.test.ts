@@ -101,8 +101,8 @@ describe('the cost of a known set of requests', () => {
       regionalSameRegion: { transfer: 0, cloudfrontTransfer: edge(1500), cloudfrontRequests: 3 * request, lambdaEdge: 3 * invocation, s3Requests: 3 * get },
       regionalCrossRegion: { transfer: 0.02, cloudfrontTransfer: edge(500), cloudfrontRequests: request, lambdaEdge: invocation, s3Requests: get },
       upstream: { transfer: 0.5 * 0.01, cloudfrontTransfer: edge(500), cloudfrontRequests: request, lambdaEdge: invocation, s3Requests: 0 },
-      // Two requests, one of them a miss: an origin-request invocation and an S3 GET more.
-      cloudfront: { transfer: 0, cloudfrontTransfer: edge(2 * GB + 1000), cloudfrontRequests: 2 * request, lambdaEdge: 3 * invocation, s3Requests: get },
+      // Two requests, one of them a miss: origin-request and origin-response invocations and an S3 GET more.
+      cloudfront: { transfer: 0, cloudfrontTransfer: edge(2 * GB + 1000), cloudfrontRequests: 2 * request, lambdaEdge: 4 * invocation, s3Requests: get },
       other: { transfer: 0, cloudfrontTransfer: edge(400), cloudfrontRequests: request, lambdaEdge: invocation, s3Requests: 0 },
     };
     let total = 0;

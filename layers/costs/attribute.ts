@@ -6,6 +6,7 @@
  *   307 on a blob, decision "bucket"    → the client fetched the blob from that bucket: same region as the
  *                                          client, or another region when the client's has no bucket
  *   307 on a blob, decision "upstream"  → from the upstream registry (GCP clients, by default)
+ *   307 on a blob, decision "cdn"       → from the CDN the configuration names (routing.cdn)
  *   2xx/304 on a blob                   → served by CloudFront (sc-bytes); when the decision was a bucket,
  *                                          the edge fell back because the bucket did not hold it yet
  *   307 on a forwarded blob (a Miss)    → no bucket held it: the origin-response function redirected the
@@ -26,7 +27,7 @@ import { partitionOf } from '../topology/regions';
 import type { LogRecord } from './access-log';
 
 /** The ways a request can be served, as the report shows them. */
-export const PATHS = ['regionalSameRegion', 'regionalCrossRegion', 'upstream', 'cloudfront', 'other'] as const;
+export const PATHS = ['regionalSameRegion', 'regionalCrossRegion', 'upstream', 'cdn', 'cloudfront', 'other'] as const;
 export type PathName = (typeof PATHS)[number];
 
 /**
@@ -42,6 +43,8 @@ export type OtherReason = 'manifest' | 'generated' | 'error' | 'aborted' | 'mism
 export type Destination =
   | { kind: 'bucket'; region: string }
   | { kind: 'upstream' }
+  /** The `cdn` policy target: another front for the same blobs (routing.cdn). */
+  | { kind: 'cdn' }
   | { kind: 'cloudfront' }
   /** The viewer function answers itself: /v2/, the docs redirect, OCI errors. */
   | { kind: 'generated' };
@@ -99,6 +102,7 @@ export function createRouter(config: EdgeConfig, table: RangeTable): Router {
     if (digest === undefined) return { ...base, destination: metadata ? { kind: 'upstream' } : { kind: 'generated' } };
     const { action, region } = blobActionFor(place, config);
     if (action === 'regional' && region !== undefined) return { ...base, destination: { kind: 'bucket', region } };
+    if (action === 'cdn') return { ...base, destination: { kind: 'cdn' } };
     return { ...base, destination: { kind: 'upstream' } };
   };
   // A route depends only on the client's range (its table slot) and the request, so it is computed once
@@ -177,6 +181,7 @@ export function attribute(record: LogRecord, route: Route): Attribution {
       return { path: same ? 'regionalSameRegion' : 'regionalCrossRegion', download: get ? { digest: route.digest! } : null, clientClass, originFetch: false, bucketRequests: 1 };
     }
     if (blob && destination.kind === 'upstream') return { path: 'upstream', download: get ? { digest: route.digest! } : null, clientClass, originFetch: false, bucketRequests: 0 };
+    if (blob && destination.kind === 'cdn') return { path: 'cdn', download: get ? { digest: route.digest! } : null, clientClass, originFetch: false, bucketRequests: 0 };
     if (route.metadata && destination.kind === 'upstream') return otherPath('manifest', clientClass, false);
     if (destination.kind === 'generated') return otherPath('generated', clientClass, false);
     return otherPath('mismatch', clientClass, false);

@@ -13,6 +13,7 @@ export const PATH_COLORS: Record<PathName, string> = {
   regionalSameRegion: '#2f9e44',
   regionalCrossRegion: '#94d82d',
   upstream: '#f76707',
+  cdn: '#ae3ec9',
   cloudfront: '#1c7ed6',
   other: '#adb5bd',
 };

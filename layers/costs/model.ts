@@ -47,6 +47,8 @@ export function transferPricePerGB(path: PathName, clientClass: ClientClass, pri
       return clientClass === 'aws' ? p.s3CrossRegion : p.s3ToInternet;
     case 'upstream':
       return upstreamPricePerGB(clientClass, prices);
+    case 'cdn':
+      return prices.perGB.cdnToInternet;
     case 'cloudfront': // charged as cloudfrontTransfer (sc-bytes); S3 to CloudFront is free
     case 'other':
       return 0;

@@ -69,7 +69,8 @@ export class RegionTally {
   unknownSizeDownloads = 0;
 
   observe = (_record: LogRecord, route: Route, attribution: Attribution, bytes: number | undefined): void => {
-    if (!attribution.download || attribution.path === 'other') return;
+    // A blob no bucket held (an upstream fallback) would not be in a new bucket either.
+    if (!attribution.download || attribution.path === 'other' || attribution.upstreamFallback) return;
     const place = route.place;
     // Only clients in a commercial AWS region can be served from a bucket in their region.
     if (!place || place.cloud !== 'aws' || place.region === 'GLOBAL' || partitionOf(place.region) !== 'aws') return;
@@ -93,6 +94,8 @@ function todayPerGB(path: PathName, prices: PriceTable): number {
       return p.s3CrossRegion;
     case 'upstream':
       return p.upstreamToInternet;
+    case 'cdn':
+      return p.cdnToInternet;
     case 'cloudfront':
       return p.cloudfrontToInternet;
     case 'other':

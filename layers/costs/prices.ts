@@ -47,6 +47,8 @@ export const PriceTableSchema = z.strictObject({
     s3ToInternet: usd,
     /** CloudFront to the viewer (S3 to CloudFront is free). */
     cloudfrontToInternet: usd,
+    /** The `cdn` policy target (routing.cdn) to the viewer: by default priced like CloudFront. */
+    cdnToInternet: usd,
   }),
   /** Storage, per GB and month (plan-regions: a full copy of the catalogue in a new region). */
   perGBMonth: z.strictObject({
@@ -84,6 +86,7 @@ export const DEFAULT_PRICES: PriceTable = {
     s3CrossRegion: 0.02,
     s3ToInternet: 0.09,
     cloudfrontToInternet: 0.085,
+    cdnToInternet: 0.085,
   },
   perGBMonth: { s3Storage: 0.023 },
   perRequest: {

@@ -124,6 +124,7 @@ export const PATH_LABELS: Record<PathName, string> = {
   regionalSameRegion: 'S3, same region',
   regionalCrossRegion: 'S3, cross-region',
   upstream: 'upstream registry',
+  cdn: 'CDN (routing.cdn)',
   cloudfront: 'CloudFront',
   other: 'other (no blob bytes)',
 };

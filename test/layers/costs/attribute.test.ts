@@ -108,6 +108,12 @@ describe('the decision follows the configuration', () => {
     expect(custom.route(log(AP_SOUTH, 307)).destination).toEqual({ kind: 'bucket', region: 'eu-west-1' });
   });
 
+  test('internet clients sent to the cdn target: a 307 is a download from the CDN', () => {
+    const cdn = routerFor({ routing: { cdn: { baseUrl: 'https://cdn.example.org/blobs/' }, policy: { internet: 'cdn' } } });
+    expect(attribute(log(INTERNET, 307), cdn.route(log(INTERNET, 307)))).toMatchObject({ path: 'cdn', download: { digest: DIGEST }, clientClass: 'internet', bucketRequests: 0 });
+    expect(attribute(log(EU_WEST, 307), cdn.route(log(EU_WEST, 307)))).toMatchObject({ path: 'regionalSameRegion' });
+  });
+
   test('GovCloud sent to a bucket: cross-region, priced as another partition', () => {
     const custom = routerFor({ routing: { policy: { 'aws-us-gov': 'regional' } } });
     expect(attribute(log(GOV, 307), custom.route(log(GOV, 307)))).toMatchObject({ path: 'regionalCrossRegion', clientClass: 'aws-other-partition' });

@@ -14,7 +14,7 @@ describe('prices', () => {
     expect(PriceTableSchema.parse(DEFAULT_PRICES)).toEqual(DEFAULT_PRICES);
     expect(DEFAULT_PRICES.source).toMatch(/list-price approximations/);
     expect(DEFAULT_PRICES.asOf).toMatch(/^\d{4}-\d{2}$/);
-    expect(DEFAULT_PRICES.perGB).toEqual({ upstreamToInternet: 0.12, upstreamToGcp: 0.01, s3SameRegion: 0, s3CrossRegion: 0.02, s3ToInternet: 0.09, cloudfrontToInternet: 0.085 });
+    expect(DEFAULT_PRICES.perGB).toEqual({ upstreamToInternet: 0.12, upstreamToGcp: 0.01, s3SameRegion: 0, s3CrossRegion: 0.02, s3ToInternet: 0.09, cloudfrontToInternet: 0.085, cdnToInternet: 0.085 });
     expect(DEFAULT_PRICES.perRequest.s3Get * 1000).toBeCloseTo(0.0004, 12);
     expect(DEFAULT_PRICES.perRequest.cloudfront * 10_000).toBeCloseTo(0.01, 12);
     expect(DEFAULT_PRICES.perRequest.lambdaEdge * 1e6).toBeCloseTo(0.6, 12);

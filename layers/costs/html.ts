@@ -23,10 +23,13 @@ const WITHOUT = '#e03131';
 const WITH = '#1971c2';
 
 const count = (v: number) => v.toLocaleString('en-US');
-const blobPaths = PATHS.filter((p) => p !== 'other');
+
+/** The paths to show: the CDN only when the policy sent anyone there (few stages have one). */
+const shownPaths = (report: CostReport): PathName[] => PATHS.filter((p) => p !== 'cdn' || report.paths.cdn.requests > 0);
+const blobPathsOf = (report: CostReport): PathName[] => shownPaths(report).filter((p) => p !== 'other');
 
 function pathTable(report: CostReport): string {
-  const rows = PATHS.map((path) => {
+  const rows = shownPaths(report).map((path) => {
     const p = report.paths[path];
     const unknown = p.unknownSize > 0 ? ` <span class="muted">(+${count(p.unknownSize)} unknown)</span>` : '';
     return `<tr><td><span class="swatch" style="background:${PATH_COLORS[path]}"></span>${esc(PATH_LABELS[path])}</td><td>${count(p.requests)}</td><td>${count(p.downloads)}</td><td>${path === 'other' ? '-' : esc(formatBytes(p.bytes)) + unknown}</td><td>${esc(formatMoney(p.cost.total))}</td></tr>`;
@@ -38,6 +41,7 @@ function pathTable(report: CostReport): string {
 }
 
 function dayTable(report: CostReport): string {
+  const blobPaths = blobPathsOf(report);
   const rows = report.days.map((d) => `<tr><td>${esc(d.day)}</td><td>${count(d.requests)}</td><td>${esc(formatBytes(blobPaths.reduce((s, p) => s + d.bytes[p], 0)))}</td><td>${esc(formatMoney(d.cost))}</td><td>${esc(formatMoney(d.baseline.cost))}</td></tr>`);
   return `<table><thead><tr><th>day (UTC)</th><th>requests</th><th>blob bytes</th><th>cost</th><th>without</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
@@ -60,13 +64,14 @@ function planSection(plan: Plan | string): string {
 }
 
 export function renderHtmlReport(report: CostReport, plan: Plan | string): string {
+  const blobPaths = blobPathsOf(report);
   const period = report.period.from ? `${report.period.from} to ${report.period.to}` : 'no dates in the log';
   const bytesByPath = horizontalBars(
     [...blobPaths.map((p) => ({ label: PATH_LABELS[p], value: report.paths[p].bytes, color: PATH_COLORS[p] })), { label: 'without registry-edge', value: report.baseline.bytes, color: WITHOUT }],
     { title: 'Blob bytes by path', format: formatBytes, step: niceByteStep, width: CHART_WIDTH },
   );
   const costByPath = horizontalBars(
-    [...PATHS.map((p) => ({ label: PATH_LABELS[p], value: report.paths[p].cost.total, color: PATH_COLORS[p] })), { label: 'total', value: report.total.cost.total, color: WITH }, { label: 'without registry-edge', value: report.baseline.cost, color: WITHOUT }],
+    [...shownPaths(report).map((p) => ({ label: PATH_LABELS[p], value: report.paths[p].cost.total, color: PATH_COLORS[p] })), { label: 'total', value: report.total.cost.total, color: WITH }, { label: 'without registry-edge', value: report.baseline.cost, color: WITHOUT }],
     { title: 'Cost by path', format: formatMoney, width: CHART_WIDTH },
   );
   // Days within one year read as "11-27": narrow enough to label every bar.

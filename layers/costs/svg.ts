@@ -27,7 +27,7 @@ export function niceStep(range: number, steps = 5): number {
 /** A nice step in binary units (1, 2 or 5 KiB, MiB, GiB, ...), so byte axes read 0, 50 GiB, 100 GiB. */
 export function niceByteStep(range: number, steps = 5): number {
   let unit = 1;
-  while (unit * 1024 <= range / steps && unit < 1024 ** 5) unit *= 1024;
+  while (unit * 1024 <= range && unit < 1024 ** 5) unit *= 1024;
   return niceStep(range / unit, steps) * unit;
 }
 

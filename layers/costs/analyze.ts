@@ -7,8 +7,7 @@
  * Optionally also the blob buckets' S3 server access logs: the bytes each bucket sent straight to a
  * client, measured, in place of the blob sizes the CloudFront log's 307s imply.
  */
-import { type LogRecord, type MalformedReason } from './access-log';
-import { AccessLogParser } from './access-log';
+import { AccessLogParser, type LogRecord, type MalformedReason } from './access-log';
 import { type Attribution, attribute, clientClassOf, type Route, type Router } from './attribute';
 import { type LogInput, readLineBatches } from './log-files';
 import { MAX_OBJECT_BYTES, parseS3LogLine, type S3MalformedReason } from './s3-access-log';

@@ -115,7 +115,9 @@ export function createRouter(config: EdgeConfig, table: RangeTable): Router {
   const shapeOf = (uri: string): { shape: string; digest?: string } => {
     const slash = uri.lastIndexOf('/');
     if (slash < 6 || !uri.startsWith('/blobs', slash - 6)) return { shape: uri };
-    const last = uri.slice(slash + 1);
+    // Clients may encode the digest's ":" (the edge decodes it): "sha256%3A…" is the same blob.
+    const raw = uri.slice(slash + 1);
+    const last = raw.charCodeAt(6) === 0x25 ? raw.replace(/^(sha256|sha512)%3[aA]/, '$1:') : raw;
     if (!isBlobDigest(last)) return { shape: uri };
     return { shape: uri.slice(0, slash + 1) + STAND_IN[last.slice(0, 6)]!, digest: last };
   };

@@ -138,6 +138,9 @@ describe('routes are worked out once per client range and request', () => {
     const b = local.route(log(EU_WEST, 307, { uri: `/v2/org/app/blobs/${other}` }));
     expect([a.digest, b.digest]).toEqual([DIGEST, other]);
     expect(b.destination).toEqual({ kind: 'bucket', region: 'eu-west-1' });
+    // An encoded ":" (some clients send it; the edge decodes it) is the same blob, the same decision.
+    const encoded = local.route(log(EU_WEST, 307, { uri: `/v2/org/app/blobs/${DIGEST.replace(':', '%3A')}` }));
+    expect([encoded.digest, encoded.destination]).toEqual([DIGEST, { kind: 'bucket', region: 'eu-west-1' }]);
     // A digest that is not well formed is not a blob: the edge answers it with an error itself.
     const bad = local.route(log(EU_WEST, 400, { uri: `/v2/org/app/blobs/sha256:${'D'.repeat(64)}` }));
     expect([bad.digest, bad.destination]).toEqual([undefined, { kind: 'generated' }]);

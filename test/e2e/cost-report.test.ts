@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { AccessLogParser, CLOUDFRONT_LOG_FIELDS, type LogRecord } from '../../layers/costs/access-log';
 import { DEFAULT_PRICES, GB, lambdaEdgeInvocationCost, type PriceTable } from '../../layers/costs/prices';
+import type { Plan } from '../../layers/costs/plan';
 import type { CostReport } from '../../layers/costs/report';
 import { type AccessLogEntry, startCloudFrontEmulator } from '../../local/cloudfront/emulator';
 import { createStandardLogWriter, type StandardLogWriter } from '../../local/cloudfront/standard-log';
@@ -269,6 +270,22 @@ describe('registry-edge cost-report on the local stack\'s access log', () => {
       expect(report.savings.amount).toBeCloseTo(report.baseline.cost - report.total.cost.total, 8);
       expect(report.savings.percent).toBeCloseTo((report.savings.amount / report.baseline.cost) * 100, 1);
       expect(report.savings.percent!).toBeGreaterThan(50);
+    });
+
+    it('plan-regions on the same log, the catalogue listed from the primary bucket', () => {
+      const result = runCli(['plan-regions', '--config', configFile, '--s3-endpoint', stack.s3Endpoint, '--json', logFile]);
+      if (result.status !== 0) throw new Error(`plan-regions failed (${result.status}): ${result.stderr}`);
+      const plan = result.lines[0] as Plan;
+      // ap-south-1 pulled (cross-region, from ap-southeast-1) and has no bucket: the one candidate.
+      expect(plan.candidates.map((c) => c.region)).toEqual(['ap-south-1']);
+      const perMonth = (730 * 3600) / ((Date.parse(plan.period.to) - Date.parse(plan.period.from)) / 1000);
+      expect(plan.candidates[0]!.monthlyBytes).toBe(Math.round((payload.size + config.size) * perMonth));
+      expect(plan.existing.map((e) => e.region).sort()).toEqual(Object.keys(stack.buckets.regional).sort());
+      expect(plan.existing.find((e) => e.primary)?.region).toBe('us-east-1');
+      // The catalogue is what the primary bucket holds: the demo image's blobs and the one not replicated yet.
+      const listed = new Set([...stack.image.blobs.map((b) => b.digest), notReplicated.digest]);
+      expect(plan.catalogue.blobs).toBe(listed.size);
+      expect(plan.catalogue.bytes).toBe([...listed].reduce((total, d) => total + sizeOf(d), 0));
     });
 
     it('prints the same figures as a table, and takes other prices from a file', () => {

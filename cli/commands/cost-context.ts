@@ -45,7 +45,7 @@ export function costOptions(command: Command, what: { bucket: string }): Command
     .option('--config <file>', 'a stage configuration file instead of --stage')
     .option('--aws <file>', 'AWS ip-ranges.json the edge classified with (default: the snapshot in data/)')
     .option('--gcp <file>', 'GCP cloud.json (default: the snapshot in data/)')
-    .option('--sizes <file>', 'blob sizes: JSON {"<digest>": bytes}, `aws s3api list-objects-v2` JSON or `aws s3 ls` output, gzip or plain (repeatable)', (v: string, all: string[] | undefined) => [...(all ?? []), v])
+    .option('--sizes <file>', 'blob sizes: JSON {"<digest>": bytes}, `aws s3api list-objects-v2` JSON or `aws s3 ls` output (that one plain or gzip, read a line at a time) (repeatable)', (v: string, all: string[] | undefined) => [...(all ?? []), v])
     .option('--bucket <name>', what.bucket)
     .option('--s3-endpoint <url>', 'S3 API endpoint for --bucket (a local S3 server; default: AWS)')
     .option('--region <region>', 'region of the S3 client', process.env.AWS_REGION ?? 'us-east-1')

@@ -134,8 +134,10 @@ function growth(sizes: SizeLookup, catalogBytes: number, periodEnd: string): { b
 export function planRegions(input: PlanInput): Plan {
   const { tally, period, config, prices, sizes } = input;
   if (!period.from || !period.to) throw new PlanError('the logs have no dates (date and time fields): the period to extrapolate from is unknown');
-  const seconds = (Date.parse(period.to) - Date.parse(period.from)) / 1000;
-  if (!(seconds > 0)) throw new PlanError(`the logs cover no time (${period.from} to ${period.to}): a month cannot be extrapolated from them`);
+  // Log times are whole seconds: the period runs from the first line's second to the end of the last's
+  // (a log written within one second covers one second, not none).
+  const seconds = (Date.parse(period.to) - Date.parse(period.from)) / 1000 + 1;
+  if (!(seconds > 0)) throw new PlanError(`the logs' period (${period.from} to ${period.to}) is not a period: a month cannot be extrapolated from it`);
   const catalogBytes = input.catalogBytes ?? (sizes.size > 0 ? sizes.totalBytes : undefined);
   if (catalogBytes === undefined) throw new PlanError("the catalogue's size is unknown: give --catalog-bytes N, or blob sizes with --sizes FILE or --bucket B");
   const perMonth = MONTH_SECONDS / seconds;
@@ -176,7 +178,7 @@ export function planRegions(input: PlanInput): Plan {
 
   const days = Math.round((seconds / 86_400) * 100) / 100;
   const assumptions = [
-    `a month is 730 hours; the logged ${days} day(s) (${period.from} to ${period.to}) are scaled by ${(Math.round(perMonth * 100) / 100).toLocaleString('en-US')}`,
+    `a month is 730 hours; the logged ${days} day(s) (${period.from} to the end of ${period.to}) are scaled by ${(Math.round(perMonth * 100) / 100).toLocaleString('en-US')}`,
     `a new bucket stores the whole catalogue (${(catalogBytes / GB).toFixed(1)} GiB at $${p.perGBMonth.s3Storage}/GB-month) and receives its growth (${(grown.bytes / GB).toFixed(2)} GiB a month: ${grown.from}) at $${p.perGB.s3CrossRegion}/GB cross-region plus one COPY request per blob`,
     `with a bucket, a region's clients download at the same-region price ($${p.perGB.s3SameRegion}/GB); today they pay the price of the path they took: S3 cross-region $${p.perGB.s3CrossRegion}/GB, the upstream registry $${p.perGB.upstreamToInternet}/GB, CloudFront $${p.perGB.cloudfrontToInternet}/GB`,
     'an existing bucket saves its own region\'s clients the cross-region price (without it they would be sent to another region); the primary bucket holds the catalogue in any case and replicates nothing',

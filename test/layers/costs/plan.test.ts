@@ -25,9 +25,9 @@ const DAYS = 2;
 const marker = (at: Date): LogLineSpec => ({ at, ip: CLIENTS.internet, uri: '/v2/', status: 200, scBytes: 300, resultType: 'LambdaGeneratedResponse' });
 
 const LINES = [
-  // The period: exactly two days from the first line to the last.
+  // The period: exactly two days, from the first line's second to the end of the last line's.
   marker(DAY0),
-  marker(new Date(DAY0.getTime() + DAYS * 86_400_000)),
+  marker(new Date(DAY0.getTime() + DAYS * 86_400_000 - 1000)),
   ...redirects(CLIENTS.apSouth, BIG, 400, DAY0, DAYS),
   ...redirects(CLIENTS.saEast, SMALL, 2, DAY0, DAYS),
   ...redirects(CLIENTS.euWest, BIG, 20, DAY0, DAYS),
@@ -36,9 +36,9 @@ const LINES = [
 ];
 const input = (text: string): LogInput => ({ name: 'cf.log', open: async function* () { yield Buffer.from(text); } });
 
-async function plan(options: { catalogBytes?: number; prices?: typeof DEFAULT_PRICES; lines?: LogLineSpec[]; sizes?: SizeLookup } = {}) {
+async function plan(options: { catalogBytes?: number; prices?: typeof DEFAULT_PRICES; lines?: LogLineSpec[]; text?: string; sizes?: SizeLookup } = {}) {
   const tally = new RegionTally();
-  const analysis = await analyzeLogs([input(logText(options.lines ?? LINES))], router, { sizes: options.sizes ?? sizes, observe: tally.observe });
+  const analysis = await analyzeLogs([input(options.text ?? logText(options.lines ?? LINES))], router, { sizes: options.sizes ?? sizes, observe: tally.observe });
   return planRegions({ tally, period: analysis.tally.result().period, config: config.edge, prices: options.prices ?? DEFAULT_PRICES, sizes: options.sizes ?? sizes, ...(options.catalogBytes !== undefined ? { catalogBytes: options.catalogBytes } : {}) });
 }
 
@@ -50,7 +50,7 @@ const BUCKET = round(100 * 0.023 + 5 * 0.02 + ((5 * GB) / averageBlob) * 0.00000
 
 test('the heavy region is ranked first and worth a bucket; the trickle is not worth a copy', async () => {
   const p = await plan({ catalogBytes: 100 * GB });
-  expect(p.period).toEqual({ from: '2026-11-01T00:00:00Z', to: '2026-11-03T00:00:00Z', days: 2 });
+  expect(p.period).toEqual({ from: '2026-11-01T00:00:00Z', to: '2026-11-02T23:59:59Z', days: 2 });
   expect(p.candidates.map((c) => c.region)).toEqual(['ap-south-1', 'sa-east-1']);
   const [heavy, trickle] = p.candidates;
   const heavySaving = round(400 * 0.02 * perMonth);
@@ -74,7 +74,13 @@ test('every bucket region is judged: eu-west-1 pays for itself, ap-southeast-1 (
 test('the assumptions and the price table\'s date are named', async () => {
   const p = await plan({ catalogBytes: 100 * GB, prices: resolvePrices({ asOf: '2027-02', source: 'our contract' }) });
   expect(p.prices).toEqual({ asOf: '2027-02', source: 'our contract' });
-  expect(p.assumptions.join('\n')).toMatch(/730 hours; the logged 2 day\(s\) .* scaled by 15\.21/);
+  expect(p.assumptions.join('\n')).toMatch(/730 hours; the logged 2 day\(s\) \(2026-11-01T00:00:00Z to the end of 2026-11-02T23:59:59Z\) are scaled by 15\.21/);
+});
+
+test('a log written within one second covers one second', async () => {
+  const p = await plan({ catalogBytes: 100 * GB, lines: [marker(DAY0), ...redirects(CLIENTS.apSouth, BIG, 3, DAY0, 0)] });
+  expect(p.period).toEqual({ from: '2026-11-01T00:00:00Z', to: '2026-11-01T00:00:00Z', days: 0 });
+  expect(p.candidates[0]).toMatchObject({ region: 'ap-south-1', monthlyBytes: 3 * GB * MONTH_SECONDS });
   expect(p.assumptions.join('\n')).toMatch(/100\.0 GiB at \$0\.023\/GB-month.*assumed 5 % of the catalogue a month/);
   expect(p.catalogue).toEqual({ bytes: 100 * GB, blobs: 2, monthlyGrowthBytes: 5 * GB, growthFrom: expect.stringMatching(/^assumed/) });
 });
@@ -87,18 +93,18 @@ test('prices change the answer: free cross-region transfer makes no candidate wo
 test('without --catalog-bytes the catalogue is the sum of the sizes; dated listings give the growth', async () => {
   const dated = sizesOf(JSON.stringify({ Contents: [
     { Key: BIG, Size: GB, LastModified: '2026-01-01T00:00:00Z' },
-    // Written within the 90 days before the period's end (2026-11-03): 10 MiB in 90 days.
+    // Written within the 90 days before the period's end (2026-11-02): 10 MiB in 90 days.
     { Key: SMALL, Size: 10 * MiB, LastModified: '2026-10-01T00:00:00Z' },
   ] }));
   const p = await plan({ sizes: dated });
   expect(p.catalogue.bytes).toBe(GB + 10 * MiB);
   expect(p.catalogue.monthlyGrowthBytes).toBe(Math.round(((10 * MiB) / 90) * (730 / 24)));
-  expect(p.catalogue.growthFrom).toMatch(/^blobs written in the 90 day\(s\) up to 2026-11-03/);
+  expect(p.catalogue.growthFrom).toMatch(/^blobs written in the 90 day\(s\) up to 2026-11-02/);
 });
 
 test.each([
   ['no catalogue size', { sizes: NO_SIZES }, /catalogue's size is unknown: give --catalog-bytes N/],
-  ['a log without time', { lines: [marker(DAY0), ...redirects(CLIENTS.apSouth, BIG, 3, DAY0, 0)] }, /the logs cover no time/],
+  ['a log without dates', { text: `#Version: 1.0\n#Fields: c-ip cs-method cs-uri-stem sc-status\n${CLIENTS.apSouth}\tGET\t/v2/org/app/blobs/${BIG}\t307\n` }, /^the logs have no dates/],
 ])('%s is a PlanError naming what is missing', async (_name, options, message) => {
   await expect(plan(options)).rejects.toThrow(PlanError);
   await expect(plan(options)).rejects.toThrow(message);

@@ -7,7 +7,10 @@
  * - the compiled table's size: raw, gzip -9 and brotli (what S3 stores and the edge downloads).
  * - the edge's refresh cost: checking a downloaded table (SHA-256 + decode with every structural check)
  *   against the baseline of loading the embedded table (decode without the walk), and a whole refresh
- *   (pointer + gzip-encoded table over loopback HTTP, then a 304 revalidation).
+ *   (pointer + gzip-encoded table over loopback HTTP, then a 304 revalidation), and a rollback reaching a
+ *   warm instance (a pointer of a higher generation naming an older table, once refreshSeconds have passed).
+ * - the plausibility rules' cost: the full feeds (AWS + GCP, parsed) compiled with the rules against the
+ *   same compile without them, same run.
  *
  *   npx tsx bench/ranges.ts
  */
@@ -24,6 +27,7 @@ import { AwsFeedSchema, parseAwsFeed, parseGcpFeed } from '../layers/ranges/feed
 import { describeTable, sha256Hex, tableKey } from '../layers/ranges/pointer';
 import { createRangeRefresher } from '../layers/ranges/refresh';
 import { startServer } from '../test/support/http';
+import { record } from './results';
 
 const ROOT = join(__dirname, '..');
 const AWS = join(ROOT, 'data/aws-ip-ranges.json');
@@ -82,7 +86,7 @@ async function refreshCost(): Promise<Record<string, number>> {
   const sha256 = createHash('sha256').update(later.bytes).digest('hex');
   const key = tableKey('ranges/current.json', sha256);
   const { aws } = later.stats;
-  const pointer = JSON.stringify(
+  let pointer = JSON.stringify(
     describeTable({
       key,
       sha256,
@@ -93,21 +97,28 @@ async function refreshCost(): Promise<Record<string, number>> {
       forced: false,
     }),
   );
-  const stored = gzipSync(later.bytes, { level: 9 });
+  const embeddedSha = createHash('sha256').update(embedded.bytes).digest('hex');
+  const embeddedKey = tableKey('ranges/current.json', embeddedSha);
+  const stored = new Map([
+    [key, gzipSync(later.bytes, { level: 9 })],
+    [embeddedKey, gzipSync(embedded.bytes, { level: 9 })],
+  ]);
+  let pointerEtag = '"p1"';
   const server = await startServer((req, res) => {
-    const path = req.url ?? '';
+    const path = (req.url ?? '').replace(/^\/cfg\//, '');
     if (path.endsWith('/current.json')) {
-      if (req.headers['if-none-match'] === '"p1"') {
+      if (req.headers['if-none-match'] === pointerEtag) {
         res.statusCode = 304;
         return res.end();
       }
-      res.setHeader('etag', '"p1"');
+      res.setHeader('etag', pointerEtag);
       return res.end(pointer);
     }
     // As the updater stores tables: gzip-encoded.
+    const body = stored.get(path)!;
     res.setHeader('content-encoding', 'gzip');
-    res.setHeader('content-length', stored.length);
-    res.end(stored);
+    res.setHeader('content-length', body.length);
+    res.end(body);
   });
   try {
     const config = {
@@ -131,6 +142,36 @@ async function refreshCost(): Promise<Record<string, number>> {
       revalidations.push(performance.now() - start);
     }
 
+    // A rollback reaching a warm instance: it holds the later table (generation 1); the pointer now names the
+    // earlier table under generation 2; the first request after refreshSeconds takes it.
+    const laterPointer = pointer;
+    const rollbackPointer = JSON.stringify({
+      ...JSON.parse(laterPointer),
+      key: embeddedKey,
+      sha256: embeddedSha,
+      bytes: embedded.bytes.length,
+      syncToken: (embedded.metadata.aws as { syncToken: string }).syncToken,
+      generation: 2,
+    });
+    const rollbacks: number[] = [];
+    for (let i = 0; i < 15; i++) {
+      pointer = laterPointer;
+      pointerEtag = `"later-${i}"`;
+      const refresher = createRangeRefresher({ initial: loadTable(embedded.bytes, { check: false }), config, now: () => clock, log: () => undefined });
+      await refresher.beforeRequest();
+      await refresher.idle();
+      pointer = rollbackPointer;
+      pointerEtag = `"rollback-${i}"`;
+      clock += 300_000;
+      const start = performance.now();
+      await refresher.beforeRequest();
+      await refresher.idle();
+      rollbacks.push(performance.now() - start);
+      if (refresher.status().generation !== 2) throw new Error(`rollback not taken: ${refresher.status().lastError}`);
+    }
+    pointer = laterPointer;
+    pointerEtag = '"p1"';
+
     const checkNs: number[] = [];
     for (let i = 0; i < 15; i++) {
       const start = performance.now();
@@ -151,6 +192,7 @@ async function refreshCost(): Promise<Record<string, number>> {
       })))),
       refreshWithSwapMs: round(median(swaps)),
       revalidation304Ms: round(median(revalidations)),
+      rollbackToWarmInstanceMs: round(median(rollbacks)),
     };
   } finally {
     await server.close();
@@ -168,6 +210,23 @@ async function main() {
   const warmSchema = warm(() => AwsFeedSchema.parse(json));
   const warmCompile = warm(() => compileRanges({ aws }));
   const warmAll = warm(() => compileRanges({ aws: parseAwsFeed(awsText), gcp: parseGcpFeed(gcpText) }));
+  // The plausibility rules against the same compile without them, interleaved so that both see the same
+  // machine; the ratio of the fastest runs, which other load on the machine disturbs least.
+  const withRules: number[] = [];
+  const withoutRules: number[] = [];
+  for (let i = 0; i < 5; i++) compileRanges({ aws, gcp, rules: i % 2 === 0 ? undefined : false });
+  for (let i = 0; i < 41; i++) {
+    withRules.push(time(() => compileRanges({ aws, gcp })));
+    withoutRules.push(time(() => compileRanges({ aws, gcp, rules: false })));
+  }
+  const [bestWith, bestWithout] = [Math.min(...withRules), Math.min(...withoutRules)];
+  const rules = {
+    withRulesMedianMs: round(median(withRules)),
+    withoutRulesMedianMs: round(median(withoutRules)),
+    withRulesBestMs: round(bestWith),
+    withoutRulesBestMs: round(bestWithout),
+    rulesOverheadRatio: round(bestWith / bestWithout),
+  };
   const cold = await coldPhases(7);
 
   const table = compileRanges({ aws, gcp }).bytes;
@@ -189,9 +248,11 @@ async function main() {
       gzipBytes: gzipSync(table, { level: 9 }).length,
       brotliBytes: brotliCompressSync(table, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length,
     },
+    plausibilityRules: { baseline: 'the same compile of AWS + GCP without the rules, same run', ...rules },
     edgeRefresh: await refreshCost(),
   };
   console.log(JSON.stringify(result, null, 2));
+  record('ranges', { rulesOverheadRatio: rules.rulesOverheadRatio, rollbackToWarmInstanceMs: result.edgeRefresh.rollbackToWarmInstanceMs! });
 }
 
 main().catch((error) => {

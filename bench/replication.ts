@@ -6,7 +6,16 @@
  *   against `aws s3 cp --recursive` (also server-side copies), for many 2 MiB blobs and for one large
  *   blob copied in parts (ours: UploadPartCopy above a lowered threshold; the CLI: its own multipart copy);
  * - reconcile objects/s: `registry-edge reconcile` against `aws s3 sync`, both as processes, for a
- *   backfill of 1,000 small blobs into an empty bucket and for a rerun with nothing to do.
+ *   backfill of 1,000 small blobs into two empty regional buckets (the stack's shape: one reconcile, one
+ *   sync per bucket, as the CLI syncs one destination a run), into one, and for a rerun with nothing to do;
+ * - reconcile memory: peak RSS of a reconcile (two targets, each lacking a tenth of the blobs) over
+ *   2,000 and 20,000 blobs, which should be about the same: the listings are merged as streams, never held
+ *   whole (against a stand-in S3 that generates its listings, bench/support/catalogue-s3.ts).
+ *
+ * Reading the back-fill ratio: reconcile verifies each blob before copying it, one source HEAD per blob
+ * (shared by every target); `aws s3 sync` sends one CopyObject per blob and target and verifies nothing.
+ * moto spends about as long on a HEAD as on a copy, so one target costs us about two requests to its one;
+ * the more targets, the smaller that share (and each sync run lists the source again and starts a process).
  *
  *   npx tsx bench/replication.ts
  */
@@ -16,17 +25,32 @@ import { createBucket, LOCAL_CREDENTIALS, localS3Client, startMoto } from '../lo
 import { requireTool } from '../local/processes';
 import { createInvocationHandler } from '../layers/replication/invocation';
 import { createReplicator, silentLog } from '../layers/replication/replicate';
-import { createS3Client } from '../layers/s3/client';
+import { createS3Client, type S3Client } from '../layers/s3/client';
 import { createLimiter } from '../layers/s3/limit';
 import { listObjects } from '../layers/s3/objects';
+import { record } from './results';
+import { startCatalogueS3 } from './support/catalogue-s3';
 import { freePort } from '../test/support/ports';
 import { type Blob, makeBlob, putBlob } from '../test/support/replication-stack';
 
 const MiB = 1024 * 1024;
 const PREFIX = 'containers/images/';
 const BIN = join(__dirname, '../bin/registry-edge.js');
+const MAX_RSS = join(__dirname, 'max-rss.cjs');
 const round = (n: number) => Math.round(n * 100) / 100;
 const step = (what: string) => process.stderr.write(`  ${what}\n`);
+/** Catalogue sizes of the memory measurement: ten times the objects should take the same memory. */
+const RSS_SIZES = [2_000, 20_000];
+
+/** Uploads `blobs` eight at a time (with their SHA-256, so verification reads no bytes). */
+async function putAll(s3: S3Client, bucket: string, blobs: Blob[]) {
+  const queue = [...blobs];
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      for (let blob = queue.shift(); blob; blob = queue.shift()) await putBlob(s3, bucket, blob, { checksum: true });
+    }),
+  );
+}
 
 async function main() {
   const aws = requireTool('aws', 'awscli');
@@ -105,31 +129,66 @@ async function main() {
     const oursLarge = await replicateWithOurs([large], 'src-large', 'ours-large', 8 * MiB);
     const theirsLarge = (await awsCli('s3', 'cp', '--only-show-errors', `s3://src-large/${large.key}`, `s3://theirs-large/${large.key}`)).seconds;
 
-    step('reconcile: 1,000 blobs of 1 KiB');
-    // 3. Reconcile: a backfill of 1,000 small blobs, then a rerun with nothing to do. Both tools as processes.
+    step('reconcile: backfill of 1,000 blobs of 1 KiB');
+    // 3. Reconcile: a backfill of 1,000 small blobs into two regional buckets (and into one), then a rerun
+    // with nothing to do. Both tools as processes.
     const small = Array.from({ length: 1000 }, () => makeBlob(1024));
-    for (const bucket of ['catalogue', 'ours-backfill', 'theirs-backfill']) await createBucket(s3, bucket);
-    const queue = [...small];
-    await Promise.all(Array.from({ length: 8 }, async () => {
-      for (let blob = queue.shift(); blob; blob = queue.shift()) await putBlob(s3, 'catalogue', blob);
-    }));
-    const reconcile = () =>
-      run(process.execPath, [BIN, 'reconcile', '--s3-endpoint', moto.endpoint, '--source', 'catalogue', '--targets', 'ours-backfill', '--concurrency', '16']);
-    const oursBackfill = await reconcile();
+    const ourTargets = ['ours-eu', 'ours-ap'];
+    const theirTargets = ['theirs-eu', 'theirs-ap'];
+    for (const bucket of ['catalogue', ...ourTargets, ...theirTargets, 'ours-one', 'theirs-one']) await createBucket(s3, bucket);
+    await putAll(s3, 'catalogue', small);
+    const reconcile = (targets: string[]) =>
+      run(process.execPath, [BIN, 'reconcile', '--s3-endpoint', moto.endpoint, '--source', 'catalogue', '--targets', targets.join(','), '--concurrency', '16']);
+    const sync = async (targets: string[]) => {
+      let seconds = 0;
+      for (const target of targets) seconds += (await awsCli('s3', 'sync', '--only-show-errors', `s3://catalogue/${PREFIX}`, `s3://${target}/${PREFIX}`)).seconds;
+      return seconds;
+    };
+    const oursBackfill = await reconcile(ourTargets);
     const oursSummary = JSON.parse(oursBackfill.stdout.trim());
-    if (oursSummary.copied !== small.length) throw new Error(`reconcile copied ${oursSummary.copied}`);
-    const theirsBackfill = await awsCli('s3', 'sync', '--only-show-errors', `s3://catalogue/${PREFIX}`, `s3://theirs-backfill/${PREFIX}`);
-    if ((await count('theirs-backfill')) !== small.length) throw new Error('aws s3 sync did not copy every blob');
-    const oursNoop = await reconcile();
+    if (oursSummary.copied !== 2 * small.length) throw new Error(`reconcile copied ${oursSummary.copied}`);
+    const theirsBackfill = await sync(theirTargets);
+    for (const bucket of theirTargets) if ((await count(bucket)) !== small.length) throw new Error('aws s3 sync did not copy every blob');
+    step('reconcile: backfill into one bucket');
+    const oursOne = await reconcile(['ours-one']);
+    if (JSON.parse(oursOne.stdout.trim()).copied !== small.length) throw new Error('reconcile (one target) did not copy every blob');
+    const theirsOne = await sync(['theirs-one']);
+    const oursNoop = await reconcile(ourTargets);
     if (JSON.parse(oursNoop.stdout.trim()).copied !== 0) throw new Error('the rerun copied something');
-    const theirsNoop = await awsCli('s3', 'sync', '--only-show-errors', `s3://catalogue/${PREFIX}`, `s3://theirs-backfill/${PREFIX}`);
+    const theirsNoop = await sync(theirTargets);
     // Process start-up, for reading the small figures: each tool doing nothing.
     const oursStartup = (await run(process.execPath, [BIN, '--help'])).seconds;
     const theirsStartup = (await awsCli('--version')).seconds;
     const version = await awsCli('--version');
     const awsVersion = (version.stdout.trim() || version.stderr.trim()).split(' ')[0];
 
+    // 4. Memory: the same reconcile at two catalogue sizes, against a stand-in that generates its listings
+    // (moto would need minutes to hold 20,000 objects in three buckets). A tenth of the blobs is missing
+    // from each target, so listing, merge, verification and copies all take part.
+    const maxRssMiB: Record<string, number> = {};
+    for (const size of RSS_SIZES) {
+      step(`reconcile memory: ${size.toLocaleString('en')} blobs, 2 targets each lacking a tenth`);
+      const stand = await startCatalogueS3({ blobs: size, prefix: PREFIX, source: 'primary', missingEvery: 10 });
+      try {
+        const args = [BIN, 'reconcile', '--s3-endpoint', stand.endpoint, '--source', 'primary', '--targets', 'regional-eu,regional-ap', '--concurrency', '16'];
+        const measured = await run(process.execPath, ['-r', MAX_RSS, ...args]);
+        const summary = JSON.parse(measured.stdout.trim());
+        if (summary.checked !== 2 * size || summary.copied !== (2 * size) / 10) throw new Error(`the reconcile of ${size} blobs answered ${measured.stdout.trim()}`);
+        maxRssMiB[String(size)] = round(JSON.parse(measured.stderr.trim().split('\n').at(-1)!).maxRssKiB / 1024);
+      } finally {
+        await stand.close();
+      }
+    }
+
     const row = (name: string, seconds: number, amount: number, unit: string) => ({ tool: name, seconds: round(seconds), [unit]: round(amount / seconds) });
+    // Headline figures for bench/results.json (bench/results.ts). The back-fill is the stack's shape, two
+    // regional buckets; the one-target figure is recorded beside it.
+    record('replicate', { vsAwsCli: round(theirs / ours) });
+    record('reconcile', {
+      backfillVsAwsSync: round(theirsBackfill / oursBackfill.seconds),
+      backfillVsAwsSyncOneTarget: round(theirsOne / oursOne.seconds),
+      maxRssMiB,
+    });
     console.log(
       JSON.stringify(
         {
@@ -151,15 +210,22 @@ async function main() {
           reconcile: {
             objects: small.length,
             backfill: {
-              ours: row('registry-edge reconcile --concurrency 16', oursBackfill.seconds, small.length, 'objectsPerSecond'),
-              baseline: row('aws s3 sync', theirsBackfill.seconds, small.length, 'objectsPerSecond'),
-              ratio: round(theirsBackfill.seconds / oursBackfill.seconds),
+              targets: 2,
+              ours: row('registry-edge reconcile --targets eu,ap --concurrency 16 (one source HEAD per blob for both)', oursBackfill.seconds, small.length, 'objectsPerSecond'),
+              baseline: row('aws s3 sync, once per target', theirsBackfill, small.length, 'objectsPerSecond'),
+              ratio: round(theirsBackfill / oursBackfill.seconds),
+            },
+            backfillOneTarget: {
+              ours: row('registry-edge reconcile --concurrency 16', oursOne.seconds, small.length, 'objectsPerSecond'),
+              baseline: row('aws s3 sync', theirsOne, small.length, 'objectsPerSecond'),
+              ratio: round(theirsOne / oursOne.seconds),
             },
             nothingToDo: {
-              ours: row('registry-edge reconcile', oursNoop.seconds, small.length, 'objectsPerSecond'),
-              baseline: row('aws s3 sync', theirsNoop.seconds, small.length, 'objectsPerSecond'),
-              ratio: round(theirsNoop.seconds / oursNoop.seconds),
+              ours: row('registry-edge reconcile --targets eu,ap', oursNoop.seconds, small.length, 'objectsPerSecond'),
+              baseline: row('aws s3 sync, once per target', theirsNoop, small.length, 'objectsPerSecond'),
+              ratio: round(theirsNoop / oursNoop.seconds),
             },
+            maxRssMiB: { ...maxRssMiB, run: 'registry-edge reconcile, 2 targets each lacking a tenth, against bench/support/catalogue-s3.ts' },
             processStartupSeconds: { ours: round(oursStartup), baseline: round(theirsStartup) },
           },
           note: 'ratio = baseline seconds / our seconds (above 1: we are faster)',

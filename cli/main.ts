@@ -3,6 +3,7 @@
  * is a thin call into layers/ or tools/.
  */
 import { Command, CommanderError } from 'commander';
+import { type AwsUse, describeAwsFailure, needsAws } from './aws';
 import { registerBuild } from './commands/build';
 import { registerClassify } from './commands/classify';
 import { registerCostReport } from './commands/cost-report';
@@ -31,8 +32,23 @@ export function createProgram(): Command {
   registerSmoke(program);
   registerCostReport(program);
   registerPlanRegions(program);
+  for (const [path, use] of Object.entries(AWS_COMMANDS)) {
+    const command = path.split(' ').reduce<Command | undefined>((parent, name) => parent?.commands.find((c) => c.name() === name), program);
+    if (command) needsAws(command, use);
+  }
   return program;
 }
+
+/** The commands that call AWS (their --help says so; cli/aws.ts). */
+const AWS_COMMANDS: Record<string, AwsUse> = {
+  reconcile: { apis: 'S3 (the source and target buckets)', localOption: '--s3-endpoint' },
+  'replay-dlq': { apis: 'SQS (the dead-letter queue) and S3 (the buckets)', localOption: '--sqs-endpoint and --s3-endpoint' },
+  sync: { apis: 'S3 (the primary bucket)', localOption: '--s3-endpoint' },
+  'ranges update': { apis: 'S3 (the config bucket; the feeds come from AWS and Google over HTTPS unless --aws/--gcp are files)', localOption: '--s3-endpoint' },
+  'ranges status': { apis: 'S3 (the config bucket)', localOption: '--s3-endpoint' },
+  'cost-report': { apis: 'S3 with --bucket (listing blob sizes; --sizes FILE needs nothing)', localOption: '--s3-endpoint' },
+  'plan-regions': { apis: 'S3 with --bucket (listing blob sizes and the catalogue; --sizes FILE needs nothing)', localOption: '--s3-endpoint' },
+};
 
 /** Runs the CLI; resolves to the process exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -42,7 +58,9 @@ export async function main(argv: string[]): Promise<number> {
     return Number(process.exitCode ?? 0);
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
-    process.stderr.write(`registry-edge: ${(error as Error).message}\n`);
+    // A missing credential or an unreachable endpoint: one line naming it, not the SDK's message.
+    const message = describeAwsFailure(error) ?? (error as Error).message;
+    process.stderr.write(`registry-edge: ${message}\n`);
     return 1;
   }
 }

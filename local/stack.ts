@@ -12,13 +12,20 @@
  * pushes it to the registry, syncs its blobs into the primary bucket and replicates them to the regional
  * ones (local/populate.ts: the production sync and reconcile code), and starts the emulator. stop() ends every process it started; on a failure half-way, it stops what
  * had started before rethrowing.
+ *
+ * The range table loop runs as in production: the stack publishes its table (the vendored feeds and the
+ * loopback overlay) to the local config bucket with the real updater, and the viewer refreshes from there
+ * every LOCAL_REFRESH_SECONDS. With `stateFile`, the stack says where it is (local/stack-state.ts), so
+ * `registry-edge ranges update|rollback --stage local` reach its S3 with no flags.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { ResolvedConfig } from '../layers/config/schema';
-import { buildStage, mergeConfig } from '../tools/build';
+import { runRangeUpdate, type UpdateResult } from '../layers/ranges/update';
+import { s3RangeStore } from '../layers/ranges/store';
+import { buildStage, DEFAULT_AWS_FEED, DEFAULT_GCP_FEED, mergeConfig } from '../tools/build';
 import { BLOB_CACHE } from '../tools/stacks/cache-policy';
 import { type AccessLogEntry, type CloudFrontEmulator, DEFAULT_FORWARD_HEADERS, startCloudFrontEmulator } from './cloudfront/emulator';
 import { blobOriginGroup } from './cloudfront/distribution';
@@ -29,6 +36,10 @@ import { freePort, portIsFree } from './ports';
 import { type ManagedProcess, requireTool } from './processes';
 import { type Registry, startRegistry } from './registry';
 import { type Relay, startSourceRelay } from './relay';
+import { removeStackState, writeStackState } from './stack-state';
+
+/** Locally the viewer looks for a new table every few seconds, so that an update shows at once. */
+export const LOCAL_REFRESH_SECONDS = 2;
 
 /** The tools the stack runs, and the Debian package of each. */
 export const STACK_TOOLS: readonly [tool: string, debianPackage: string][] = [
@@ -60,6 +71,8 @@ export interface StackOptions {
   log?: (message: string) => void;
   onAccess?: (entry: AccessLogEntry) => void;
   onFunctionLog?: (fn: string, line: string) => void;
+  /** Write where the stack is to this file (local/stack-state.ts) while it runs; `npm start` does. */
+  stateFile?: string;
 }
 
 /** A loopback address in an overlay range, and a relay that makes real clients come from it. */
@@ -90,6 +103,10 @@ export interface Stack {
   clients: OverlayClient[];
   /** The server processes (for their pids). */
   processes: ManagedProcess[];
+  /** The publication of the stack's range table to its config bucket, at start-up. */
+  rangesPublished: UpdateResult;
+  /** Where the stack wrote its state file, if it did. */
+  stateFile?: string;
   /** Milliseconds per start-up step, and `total`. */
   timings: Record<string, number>;
   /** A skopeo command that pulls the demo image through the stack into `dir:<destination>`. */
@@ -136,11 +153,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   let moto: Moto | undefined;
   let registry: Registry | undefined;
   let emulator: CloudFrontEmulator | undefined;
+  let ranges: UpdateResult | undefined;
   const relays: Relay[] = [];
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
+    if (options.stateFile) removeStackState(options.stateFile);
     await Promise.allSettled([emulator?.stop(), moto?.stop(), registry?.stop(), ...relays.map((r) => r.stop())]);
     rmSync(workDir, { recursive: true, force: true });
   };
@@ -150,9 +169,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       {
         upstream: { url: `http://${LOOPBACK}:${registryPort}` },
         buckets: { publicEndpoint: `${s3Endpoint}/{bucket}`, apiEndpoint: `${s3Endpoint}/{bucket}` },
-        // The viewer keeps the table built into it (snapshot + the loopback overlay): nothing publishes
-        // tables to the local config bucket, and the viewer runs with no credentials to read it.
-        ranges: { refreshSeconds: 0 },
+        // The viewer starts from the table built into it and follows what is published to the config bucket.
+        ranges: { refreshSeconds: LOCAL_REFRESH_SECONDS },
       },
       options.configOverride ?? {},
     ) as Record<string, unknown>;
@@ -186,10 +204,22 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       const [{ config }] = await Promise.all([built, motoReady]);
       const s3 = localS3Client(s3Endpoint, config.stage.buckets.primaryRegion);
       const publicPrefix = config.edge.blobPrefix;
+      const { pointerKey } = config.stage.ranges;
       await Promise.all([
         ...Object.values(config.edge.buckets).map((bucket) => createBucket(s3, bucket, { publicPrefix })),
-        createBucket(s3, config.configBucket),
+        // The emulator gives the viewer no credentials (the Lambda runtime would give it its role's), so
+        // locally the range tables are readable without: moto refuses anonymous reads unless a policy allows.
+        createBucket(s3, config.configBucket, { publicPrefix: pointerKey.slice(0, pointerKey.lastIndexOf('/') + 1) }),
       ]);
+      ranges = await runRangeUpdate({
+        store: s3RangeStore(s3, config.configBucket, pointerKey),
+        sources: { aws: DEFAULT_AWS_FEED, gcp: DEFAULT_GCP_FEED },
+        maxShrink: config.stage.ranges.maxShrink,
+        feedRules: { shortestPrefix: config.stage.ranges.shortestPrefix },
+        overlay: config.stage.ranges.overlay,
+      });
+      if (ranges.outcome !== 'published') throw new Error(`publishing the range table to ${config.configBucket}: ${ranges.outcome}${'message' in ranges ? `: ${ranges.message}` : ''}`);
+      log(`range table published to s3://${config.configBucket}/${pointerKey} (generation ${ranges.generation}); the viewer looks for updates every ${LOCAL_REFRESH_SECONDS} s`);
       await pushed;
       const result = await populateBuckets({ s3, config, registryUrl: registry!.url, repositories: [DEMO_REPOSITORY] });
       log(`buckets: ${result.blobs} blobs synced into ${config.primaryBucket}, ${result.copies} copies replicated to ${config.replicaBuckets.map((r) => r.name).join(', ')}`);
@@ -239,6 +269,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
 
     const registryHost = `${LOOPBACK}:${edge.port}`;
     const reference = `${DEMO_REPOSITORY}:${DEMO_TAG}`;
+    if (options.stateFile) {
+      writeStackState(options.stateFile, {
+        stage: 'local',
+        pid: process.pid,
+        startedAt: new Date().toISOString(),
+        endpoint: edge.url,
+        s3Endpoint,
+        region: config.stage.buckets.primaryRegion,
+        configBucket: config.configBucket,
+        pointerKey: config.stage.ranges.pointerKey,
+        feeds: { aws: DEFAULT_AWS_FEED, gcp: DEFAULT_GCP_FEED },
+      });
+    }
     return {
       endpoint: edge.url,
       registryHost,
@@ -252,6 +295,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       emulator: edge,
       clients,
       processes: [moto!.process, registry!.process],
+      rangesPublished: ranges!,
+      ...(options.stateFile ? { stateFile: options.stateFile } : {}),
       timings,
       pullCommand: (destination, via = registryHost) => `skopeo copy --src-tls-verify=false docker://${via}/${reference} dir:${destination}`,
       stop,

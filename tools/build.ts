@@ -14,6 +14,7 @@ import * as esbuild from 'esbuild';
 import { type ResolvedConfig, resolveConfig } from '../layers/config/schema';
 import { parseAwsFeed, parseGcpFeed } from '../layers/ranges/feeds';
 import { type CompiledRanges, compileRanges, type OverlayRange } from '../layers/ranges/compile';
+import type { FeedRules } from '../layers/ranges/plausibility';
 
 export const ROOT = resolve(__dirname, '..');
 export const DEFAULT_AWS_FEED = join(ROOT, 'data/aws-ip-ranges.json');
@@ -85,16 +86,16 @@ export function loadStageConfig(options: Pick<BuildOptions, 'stage' | 'configPat
   return resolveConfig(mergeConfig(raw, options.override ?? {}), path);
 }
 
-/** Compiles feed files (each defaulting to the vendored snapshot) and an optional overlay. */
-export function compileFeedFiles(awsFeed = DEFAULT_AWS_FEED, gcpFeed: string | null = DEFAULT_GCP_FEED, overlay: OverlayRange[] = []): CompiledRanges {
+/** Compiles feed files (each defaulting to the vendored snapshot) and an optional overlay, under the feed rules. */
+export function compileFeedFiles(awsFeed = DEFAULT_AWS_FEED, gcpFeed: string | null = DEFAULT_GCP_FEED, overlay: OverlayRange[] = [], rules?: FeedRules): CompiledRanges {
   const aws = parseAwsFeed(readFileSync(awsFeed, 'utf8'), awsFeed);
   const gcp = gcpFeed ? parseGcpFeed(readFileSync(gcpFeed, 'utf8'), gcpFeed) : undefined;
-  return compileRanges({ aws, ...(gcp ? { gcp } : {}), overlay });
+  return compileRanges({ aws, ...(gcp ? { gcp } : {}), overlay, ...(rules ? { rules } : {}), sources: { aws: awsFeed, ...(gcpFeed ? { gcp: gcpFeed } : {}) } });
 }
 
-/** The table a stage's viewer embeds: the feeds plus the stage's overlay. */
+/** The table a stage's viewer embeds: the feeds plus the stage's overlay, under the stage's feed rules. */
 export function compileStageRanges(config: ResolvedConfig, awsFeed = DEFAULT_AWS_FEED, gcpFeed: string | null = DEFAULT_GCP_FEED): CompiledRanges {
-  return compileFeedFiles(awsFeed, gcpFeed, config.stage.ranges.overlay);
+  return compileFeedFiles(awsFeed, gcpFeed, config.stage.ranges.overlay, { shortestPrefix: config.stage.ranges.shortestPrefix });
 }
 
 /** esbuild plugin: the `registry-edge:*` modules (typed in types/build-modules/). */

@@ -21,7 +21,7 @@ export const TEMPLATE = 'cloudformation-template-update-stack.json';
 
 export interface StackTarget {
   stage: string;
-  kind: 'main' | 'regional';
+  kind: 'main' | 'regional' | 'ci-role';
   region: string;
   /** Folder holding the service's serverless.yml (in the checkout; packaging works on a private copy). */
   serviceDir: string;
@@ -44,12 +44,19 @@ export interface PackageResult {
   seconds: number;
 }
 
-/** The stacks of a stage: the main one, then one per bucket region (the order they are deployed in is the reverse). */
+/** Service folder of each kind of stack, relative to the checkout. */
+export const SERVICE_DIRS: Record<StackTarget['kind'], string> = { main: '', regional: 'regional', 'ci-role': 'ci' };
+
+/**
+ * The stacks of a stage: the main one, one per bucket region (the order they are deployed in is the
+ * reverse), and the ci-role stack (the pipeline's role, deployed by hand: tools/stacks/ci-role-stack.ts).
+ */
 export function stackTargets(stage: string): StackTarget[] {
   const names = deployNames(loadStageConfig({ stage }));
   return [
     { stage, kind: 'main', region: 'us-east-1', serviceDir: ROOT, name: 'main' },
-    ...names.buckets.map(({ region }) => ({ stage, kind: 'regional' as const, region, serviceDir: join(ROOT, 'regional'), name: `regional-${region}` })),
+    ...names.buckets.map(({ region }) => ({ stage, kind: 'regional' as const, region, serviceDir: join(ROOT, SERVICE_DIRS.regional), name: `regional-${region}` })),
+    { stage, kind: 'ci-role', region: 'us-east-1', serviceDir: join(ROOT, SERVICE_DIRS['ci-role']), name: 'ci-role' },
   ];
 }
 
@@ -90,11 +97,12 @@ export function run(args: string[], cwd: string, env: NodeJS.ProcessEnv): Promis
  * service folder. The copy holds the serverless.yml files and links to tools/ and node_modules/; the rest
  * (configuration, sources) is read from the checkout.
  */
-function privateServiceRoot(workDir: string, id: string): string {
+export function privateServiceRoot(workDir: string, id: string): string {
   const root = join(workDir, id);
-  mkdirSync(join(root, 'regional'), { recursive: true });
-  copyFileSync(join(ROOT, 'serverless.yml'), join(root, 'serverless.yml'));
-  copyFileSync(join(ROOT, 'regional', 'serverless.yml'), join(root, 'regional', 'serverless.yml'));
+  for (const dir of Object.values(SERVICE_DIRS)) {
+    mkdirSync(join(root, dir), { recursive: true });
+    copyFileSync(join(ROOT, dir, 'serverless.yml'), join(root, dir, 'serverless.yml'));
+  }
   for (const linked of ['tools', 'node_modules']) symlinkSync(join(ROOT, linked), join(root, linked), 'dir');
   return root;
 }
@@ -103,7 +111,7 @@ async function packageStack(target: StackTarget, outDir: string, workDir: string
   const dir = join(outDir, target.stage, target.name);
   rmSync(dir, { recursive: true, force: true });
   const root = privateServiceRoot(workDir, `${target.stage}-${target.name}`);
-  const serviceDir = target.kind === 'main' ? root : join(root, 'regional');
+  const serviceDir = join(root, SERVICE_DIRS[target.kind]);
   const started = Date.now();
   const { code, output } = await run(oslsArgs('package', target, dir), serviceDir, offlineEnv());
   if (code !== 0) throw new Error(`packaging ${target.stage}/${target.name} failed (exit ${code}):\n${output.trim()}`);
@@ -128,10 +136,10 @@ async function inParallel<T, R>(items: T[], limit: number, job: (item: T) => Pro
   return results;
 }
 
-export async function packageAll(options: { stages?: string[]; outDir?: string; concurrency?: number } = {}): Promise<PackageResult> {
+export async function packageAll(options: { stages?: string[]; kinds?: StackTarget['kind'][]; outDir?: string; concurrency?: number } = {}): Promise<PackageResult> {
   const outDir = resolve(options.outDir ?? join(ROOT, '.serverless'));
   const stages = options.stages ?? deployableStages();
-  const targets = stages.flatMap(stackTargets);
+  const targets = stages.flatMap(stackTargets).filter((t) => !options.kinds || options.kinds.includes(t.kind));
   const workDir = mkdtempSync(join(tmpdir(), 'registry-edge-package-'));
   const started = Date.now();
   try {
@@ -176,6 +184,18 @@ export async function lintTemplates(templates: string[]): Promise<LintFinding[]>
   }));
 }
 
+/** One cfn-lint finding as a line: level, rule, message, the template (relative to `outDir`) and where in it. */
+export function describeFinding(f: LintFinding, outDir: string): string {
+  const file = f.file.startsWith(`${outDir}/`) ? f.file.slice(outDir.length + 1) : f.file;
+  const message = f.message.length > 300 ? `${f.message.slice(0, 300)}…` : f.message;
+  return `cfn-lint ${f.level.toLowerCase()} ${f.rule} in ${file} at ${f.path.join('/')}: ${message}`;
+}
+
+export function summariseFindings(findings: LintFinding[], templates: number): string {
+  const count = (level: LintFinding['level']) => findings.filter((f) => f.level === level).length;
+  return `cfn-lint: ${count('Error')} errors, ${count('Warning')} warnings, ${count('Informational')} notes in ${templates} templates`;
+}
+
 /** One line per stack, and each function's zip against its limit. */
 export function describeResult(result: PackageResult): string {
   const lines = result.stacks.map((s) => {
@@ -211,10 +231,11 @@ if (require.main === module) {
       process.stderr.write(`not linted: ${error.message}\n`);
       return;
     }
-    const errors = findings.filter((f) => f.level === 'Error');
-    for (const f of errors) process.stderr.write(`${f.file}: ${f.rule} ${f.message} (at ${f.path.join('/')})\n`);
-    process.stdout.write(`cfn-lint: ${errors.length} errors, ${findings.length - errors.length} warnings or notes in ${result.stacks.length} templates\n`);
-    if (errors.length > 0) process.exitCode = 1;
+    // Every finding, warnings too: a CloudFormation API that validates with cfn-lint (moto's) refuses
+    // warnings as well, and a count alone says nothing about what to fix.
+    for (const f of findings) process.stderr.write(`${describeFinding(f, result.outDir)}\n`);
+    process.stdout.write(`${summariseFindings(findings, result.stacks.length)}\n`);
+    if (findings.some((f) => f.level === 'Error')) process.exitCode = 1;
   })().catch((error: Error) => {
     process.stderr.write(`${error.message}\n`);
     process.exit(1);

@@ -26,7 +26,7 @@ export function registerCostReport(program: Command): void {
   const command = program
     .command('cost-report')
     .description(
-      'What the redirects saved: reads CloudFront standard logs (files or folders, gzip or plain, "-" for stdin), works out where each blob download came from (S3 in the same region, S3 in another region, the upstream registry, CloudFront) and prices each path against the baseline of the upstream registry serving every blob byte. With --bucket, lists the bucket (needs AWS credentials, or --s3-endpoint).',
+      'What the redirects saved: reads CloudFront standard logs (files or folders, gzip or plain, "-" for stdin), works out where each blob download came from (S3 in the same region, S3 in another region, the upstream registry, CloudFront) and prices each path against the baseline of the upstream registry serving every blob byte.',
     )
     .argument('<logs...>', 'log files or folders (read recursively), or - for standard input');
   costOptions(command, { bucket: "list blob sizes from this bucket (default with --s3-endpoint: the stage's primary bucket)" })

@@ -48,7 +48,7 @@ export function registerPlanRegions(program: Command): void {
   const command = program
     .command('plan-regions')
     .description(
-      'Which AWS region deserves a bucket next: replays the logged blob requests (CloudFront standard logs) through the edge\'s routing and, for every region without a bucket whose clients pulled, weighs the monthly transfer a bucket there saves against storing a copy of the catalogue and replicating new blobs into it; for every region with a bucket, whether it pays for itself. With --bucket, lists the bucket (needs AWS credentials, or --s3-endpoint).',
+      'Which AWS region deserves a bucket next: replays the logged blob requests (CloudFront standard logs) through the edge\'s routing and, for every region without a bucket whose clients pulled, weighs the monthly transfer a bucket there saves against storing a copy of the catalogue and replicating new blobs into it; for every region with a bucket, whether it pays for itself.',
     )
     .argument('<logs...>', 'CloudFront standard log files or folders (read recursively), or - for standard input');
   costOptions(command, { bucket: "blob sizes and the catalogue's size from a listing of this bucket (default with --s3-endpoint: the stage's primary bucket)" })

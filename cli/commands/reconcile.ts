@@ -99,24 +99,24 @@ export function registerReconcile(program: Command): void {
     const bars = process.stderr.isTTY
       ? new MultiBar({ stream: process.stderr, hideCursor: true, clearOnComplete: true, format: ' {phase} [{bar}] {value}/{total} pairs | {eta_formatted} left' }, Presets.shades_classic)
       : undefined;
-    // Listing has no known end: a counter first, then the bar over the (blob, target) pairs.
+    // Listing and copying overlap: while listing lasts, a line counting the keys listed and a bar over the
+    // (blob, target) pairs found so far (no time left: the total is not known yet); then the bar over all
+    // pairs, with its estimate.
+    const phase = options.dryRun ? 'checking' : 'copying';
     let listingLine = bars?.create(0, 0, { listed: 0 }, { format: ' listing the buckets: {listed} keys' });
-    let bar: ReturnType<MultiBar['create']> | undefined;
+    let bar = bars?.create(0, 0, { phase }, { format: ' {phase} [{bar}] {value}/{total} pairs so far, still listing', emptyOnZero: true });
+    bars?.update(); // drawn now, not at the next tick: a short run would otherwise show none
     const log = stderrLog(Boolean(options.verbose), bars ? (line) => bars.log(line) : undefined);
     const onProgress = (p: ReconcileProgress) => {
-      if (!bars) return;
-      if (p.phase === 'listing') {
-        listingLine?.update(0, { listed: p.listed });
-        return;
-      }
-      if (listingLine) {
+      if (!bars || !bar) return;
+      if (listingLine && p.listing) listingLine.update(0, { listed: p.listed });
+      if (listingLine && !p.listing) {
         bars.remove(listingLine);
         listingLine = undefined;
+        bars.remove(bar);
+        bar = bars.create(p.total, p.done, { phase });
       }
-      if (!bar) {
-        bar = bars.create(p.total, p.done, { phase: options.dryRun ? 'checking' : 'copying' });
-        bars.update(); // drawn now, not at the next tick: a short run would otherwise show none
-      }
+      bar.setTotal(p.total);
       bar.update(p.done);
     };
     try {

@@ -10,6 +10,7 @@ import type { AccessLogEntry } from '../../local/cloudfront/emulator';
 import { createStandardLogWriter, type StandardLogWriter } from '../../local/cloudfront/standard-log';
 import { DEFAULT_CACHE_DIR } from '../../local/demo-image';
 import { type Stack, startStack } from '../../local/stack';
+import { stackStatePath } from '../../local/stack-state';
 import { ROOT } from '../../tools/build';
 
 interface StackCommandOptions {
@@ -114,10 +115,12 @@ export function registerStack(program: Command): void {
         log: (message) => out(`  ${message}`),
         ...(options.quiet && !accessLog ? {} : { onAccess }),
         onFunctionLog: (fn, line) => process.stderr.write(`[${fn}] ${line}\n`),
+        stateFile: stackStatePath(),
       });
       if (!signalled) {
         for (const line of summary(stack, options)) out(line);
         if (accessLog) out(`  access log (CloudFront standard log format): ${accessLog.path}; report on it with: registry-edge cost-report --stage local --s3-endpoint ${stack.s3Endpoint} ${accessLog.path}`);
+        out(`  range table: generation ${stack.rangesPublished.generation} in s3://${stack.buckets.config}; change it with \`registry-edge ranges update --stage local\` or \`ranges rollback --stage local --previous\` (state in ${stack.stateFile})`);
         out(`ready: ${stack.pullCommand(join(tmpdir(), 'hello'))}`);
         await new Promise<void>((resolve) => {
           wake = resolve;

@@ -65,6 +65,17 @@ export const StageConfigSchema = z.strictObject({
   stage: z.string().regex(/^[a-z][a-z0-9-]{0,15}$/, 'must be lower case letters, digits and -, at most 16'),
   service: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/).default('registry-edge'),
   docsUrl: webUrl,
+  /** Who may deploy the stage from GitHub Actions: the ci-role stack's OIDC trust (tools/stacks/ci-role-stack.ts). */
+  ci: z
+    .strictObject({
+      /** owner/name of the repository whose workflows deploy this stage. */
+      repository: z.string().regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'must be a GitHub repository, owner/name').default('registry-edge/registry-edge'),
+      /** The GitHub environment the deploy job runs in (its OIDC subject); defaults to the stage's name. */
+      environment: z.string().regex(/^[A-Za-z0-9_.-]{1,255}$/, 'must be a GitHub environment name').optional(),
+      /** The account's GitHub OIDC provider, when it exists already (an account holds one per URL); else the stack creates it. */
+      oidcProviderArn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:oidc-provider\/token\.actions\.githubusercontent\.com$/, 'must be the ARN of the token.actions.githubusercontent.com OIDC provider').optional(),
+    })
+    .prefault({}),
   upstream: z.strictObject({
     url: registryOrigin,
     pathPrefix: repositoryPrefix.default(''),
@@ -125,6 +136,18 @@ export const StageConfigSchema = z.strictObject({
       schedule: z.string().default('rate(1 hour)'),
       /** Refuse a feed that lost more than this fraction of its prefixes (unless forced). */
       maxShrink: z.number().min(0).max(1).default(0.1),
+      /** Refuse a feed whose covered address space (per family) grew more than this many times at once (unless forced). */
+      maxGrowth: z.number().min(1).max(1_000_000).default(4),
+      /**
+       * The shortest prefix a feed may list, per family (a plausibility rule, layers/ranges/plausibility.ts).
+       * Today's feeds list nothing shorter than /11 and /32; /0 is never accepted.
+       */
+      shortestPrefix: z
+        .strictObject({
+          ipv4: z.number().int().min(1).max(32).default(8),
+          ipv6: z.number().int().min(1).max(128).default(16),
+        })
+        .prefault({}),
       refreshSeconds: z.number().int().min(0).max(86_400).default(300),
       refreshBudgetMs: z.number().int().min(10).max(2_000).default(500),
       configBucket: bucketName.optional(),

@@ -71,11 +71,11 @@ export function tableGeneration(status: RefreshStatus): number | null {
   return typeof generation === 'number' && Number.isFinite(generation) ? generation : null;
 }
 
-/** Age of the AWS feed behind a table (its `createDate`), in seconds; null when the table records none. */
+/** Age of the AWS feed behind a table (its `createDate`), in seconds, negative for a date in the future (never clamped: a future date is a fault to see); null when the table records none. */
 export function tableAgeSeconds(status: RefreshStatus, now: number): number | null {
   const aws = status.metadata.aws as { createDate?: unknown } | undefined;
   const created = typeof aws?.createDate === 'string' ? awsCreateDateMs(aws.createDate) : Number.NaN;
-  return Number.isNaN(created) ? null : Math.max(0, Math.round((now - created) / 1000));
+  return Number.isNaN(created) ? null : Math.round((now - created) / 1000);
 }
 
 function aggregatorFor(options: EdgeMetricsOptions, beforeFlush?: (metrics: MetricsAggregator) => void): MetricsAggregator {

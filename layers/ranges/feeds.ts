@@ -41,8 +41,14 @@ export const GcpFeedSchema = z.looseObject({
 });
 export type GcpFeed = z.infer<typeof GcpFeedSchema>;
 
-/** What was wrong with a refused feed, for metrics and for the caller's choice of exit code. */
-export type FeedProblem = 'invalid-json' | 'schema' | 'cidr';
+/**
+ * What was wrong with a refused feed, for metrics and for the caller's choice of exit code: it was not
+ * JSON, not of the schema, held a bad CIDR, or broke a plausibility rule (plausibility.ts, compile.ts).
+ */
+export type FeedProblem = 'invalid-json' | 'schema' | 'cidr' | PlausibilityRule;
+
+/** The plausibility rules, by the name a refusal gives. */
+export type PlausibilityRule = 'prefix-length' | 'special-purpose' | 'conflict' | 'region-name' | 'time';
 
 /** A refusal of a feed, with the file it came from and the problem. */
 export class FeedError extends Error {

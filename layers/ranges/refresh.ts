@@ -7,9 +7,14 @@
  * - A request waits for a refresh in flight at most `refreshBudgetMs`; past that it goes on with the
  *   current table and the refresh carries on, for a later request to find finished. (A Lambda is frozen
  *   between invocations, so a refresh makes progress while requests run; waiting a little helps it along.)
- * - A table is taken only if its bytes match the pointer's SHA-256, it decodes with every structural
- *   check, it says the same version as the pointer, and that version is newer than the current table's
- *   (the embedded one included). On any error the current table stays and the next attempt backs off.
+ * - A table is taken only if its pointer's generation is higher than the current table's, its bytes match
+ *   the pointer's SHA-256, it decodes with every structural check, and it says the same feed version as
+ *   the pointer. The generation decides, not the feed tokens: a rollback republishes an older table under
+ *   a higher generation, and warm instances must take it. The embedded table counts as generation 0, so
+ *   whatever is published wins over it. A pointer of a lower generation than the current table's is
+ *   refused (someone put an old pointer back by hand; `ranges rollback` is the way). A pointer written
+ *   before generations existed (generation 0) is judged by feed tokens, as it was.
+ *   On any error the current table stays and the next attempt backs off.
  *
  * Requests to the private bucket are signed (SigV4, aws4fetch) with the credentials the Lambda runtime
  * puts in the environment; with none (a local S3 without auth) they go unsigned. No AWS SDK, no schema
@@ -52,6 +57,8 @@ export interface RefreshStatus {
   /** "embedded", or the key of the table taken from the bucket. */
   source: string;
   version: TableVersion | null;
+  /** The generation of the pointer the current table came from; 0 for the embedded table. */
+  generation: number;
   metadata: TableMetadata;
   /** Refreshes that ended, tables taken up, failures in a row, and the last failure. */
   refreshes: number;
@@ -93,7 +100,7 @@ export function createRangeRefresher(options: RefresherOptions): RangeRefresher 
   const enabled = refreshMs > 0 && bucket !== null;
   const base = bucket ? bucketUrl(apiEndpoint, bucket.name, bucket.region) : '';
 
-  let current = { table: options.initial.table, metadata: options.initial.metadata, version: versionOf(options.initial.metadata), source: 'embedded' };
+  let current = { table: options.initial.table, metadata: options.initial.metadata, version: versionOf(options.initial.metadata), source: 'embedded', generation: 0 };
   /** ETag of the last pointer dealt with for good (taken up, not newer, or rejected). */
   let pointerEtag: string | null = null;
   let inflight: Promise<void> | null = null;
@@ -135,6 +142,12 @@ export function createRangeRefresher(options: RefresherOptions): RangeRefresher 
     }
   }
 
+  /** Whether a pointer of `generation` announcing `version` replaces the current table (see the top). */
+  function takes(generation: number, version: TableVersion): boolean {
+    if (generation > 0 || current.generation > 0) return generation > current.generation;
+    return supersedes(version, current.version);
+  }
+
   async function attempt(signal: AbortSignal): Promise<void> {
     const pointerResponse = await get(ranges.pointerKey, signal, pointerEtag ? { 'if-none-match': pointerEtag } : {});
     if (pointerResponse.status === 304) return;
@@ -151,7 +164,13 @@ export function createRangeRefresher(options: RefresherOptions): RangeRefresher 
       if (typeof pointer === 'string') throw new Rejected(`pointer ${ranges.pointerKey}: ${pointer}`);
       if (!readableFormat(pointer)) throw new Rejected(`table format ${pointer.tableFormat} is not readable by this build`);
       const announced = pointerVersion(pointer);
-      if (!supersedes(announced, current.version)) return settle();
+      if (!takes(pointer.generation, announced)) {
+        if (pointer.generation < current.generation) {
+          settle();
+          throw new Rejected(`pointer ${ranges.pointerKey} has generation ${pointer.generation}, lower than the current table's ${current.generation} (${current.source}); refused`);
+        }
+        return settle();
+      }
 
       const tableResponse = await get(pointer.key, signal);
       if (tableResponse.status !== 200) {
@@ -171,12 +190,21 @@ export function createRangeRefresher(options: RefresherOptions): RangeRefresher 
       const version = versionOf(loaded.metadata);
       if (version === null || version.aws !== announced.aws || version.gcp !== announced.gcp) throw new Rejected(`table ${pointer.key} is not the version its pointer announces`);
       // Checked again: another refresh cannot have run meanwhile, but the rule is cheap and must hold.
-      if (!supersedes(version, current.version)) return settle();
-      const previous = current.version;
-      current = { table: loaded.table, metadata: loaded.metadata, version, source: pointer.key };
+      if (!takes(pointer.generation, version)) return settle();
+      const previous = current;
+      current = { table: loaded.table, metadata: loaded.metadata, version, source: pointer.key, generation: pointer.generation };
       swaps++;
       settle();
-      log({ event: 'ranges-refresh', outcome: 'swapped', key: pointer.key, syncToken: version.aws, gcpSyncToken: version.gcp, previousSyncToken: previous?.aws ?? null });
+      log({
+        event: 'ranges-refresh',
+        outcome: 'swapped',
+        key: pointer.key,
+        generation: pointer.generation,
+        syncToken: version.aws,
+        gcpSyncToken: version.gcp,
+        previousSyncToken: previous.version?.aws ?? null,
+        previousGeneration: previous.generation,
+      });
     } catch (error) {
       if (error instanceof Rejected) settle();
       throw error;
@@ -220,7 +248,7 @@ export function createRangeRefresher(options: RefresherOptions): RangeRefresher 
       clearTimeout(timer);
     },
 
-    status: () => ({ source: current.source, version: current.version, metadata: current.metadata, refreshes, swaps, failures, lastError, nextRefreshAt }),
+    status: () => ({ source: current.source, version: current.version, generation: current.generation, metadata: current.metadata, refreshes, swaps, failures, lastError, nextRefreshAt }),
 
     idle: async () => {
       while (inflight !== null) await inflight;

@@ -6,6 +6,7 @@
 import type { ResolvedConfig } from '../config/schema';
 import { clientOptionsForTemplate, createS3Client, type S3Client } from '../s3/client';
 import type { OverlayRange } from './compile';
+import type { FeedRules } from './plausibility';
 import { type RangeStore, s3RangeStore } from './store';
 
 export interface RangeUpdateSetup {
@@ -13,6 +14,8 @@ export interface RangeUpdateSetup {
   store: RangeStore;
   bucket: { name: string; region: string };
   maxShrink: number;
+  maxGrowth: number;
+  feedRules: FeedRules;
   overlay: OverlayRange[];
 }
 
@@ -26,6 +29,8 @@ export function rangeUpdateSetup(config: ResolvedConfig, client?: S3Client): Ran
     store: s3RangeStore(s3, bucket.name, ranges.pointerKey),
     bucket,
     maxShrink: ranges.maxShrink,
+    maxGrowth: ranges.maxGrowth,
+    feedRules: { shortestPrefix: { ...ranges.shortestPrefix } },
     overlay: ranges.overlay,
   };
 }

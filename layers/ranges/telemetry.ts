@@ -6,8 +6,10 @@
  *   failed runs are counted twice: in total, and once more with a `reason` dimension (alarm on the total,
  *   read the reason on the dashboard).
  * - RangesUnknownRegions: AWS regions in the feed the topology does not know (a build to ship, not a fault).
- * - TableAgeSeconds: how old the AWS feed behind the published table is. It grows when AWS publishes
- *   nothing or when updates stop getting through; alarm on it (and on it going missing).
+ * - TableAgeSeconds: how old the AWS feed behind the published table is (since its syncToken, the feed's
+ *   publication time). It grows when AWS publishes nothing or when updates stop getting through; alarm on
+ *   it (and on it going missing). Not clamped: below zero, the table claims a time in the future.
+ * - TablePublishedAgeSeconds: how long ago the published table was published (the pointer's publishedAt).
  */
 import type { UpdateResult } from './update';
 
@@ -30,5 +32,6 @@ export function updateMetrics(result: UpdateResult): MetricPoint[] {
   if (result.outcome === 'published' || result.outcome === 'unchanged' || result.outcome === 'would-publish') points.push({ name: 'RangesUnknownRegions', unit: 'Count', value: result.unknownRegions.length });
   if (result.outcome === 'published') points.push({ name: 'RangesCompileTime', unit: 'Milliseconds', value: result.compileMs });
   if (result.tableAgeSeconds !== null) points.push({ name: 'TableAgeSeconds', unit: 'Seconds', value: result.tableAgeSeconds });
+  if (result.tablePublishedAgeSeconds !== null) points.push({ name: 'TablePublishedAgeSeconds', unit: 'Seconds', value: result.tablePublishedAgeSeconds });
   return points;
 }

@@ -10,12 +10,14 @@
  * only moves forward, and always names a table that is there.
  */
 import { type CompiledRanges, compileRanges, type OverlayRange } from './compile';
+import type { FeedRules } from './plausibility';
 import { FeedError, parseAwsFeed, parseGcpFeed } from './feeds';
 import { FetchError, type FetchOptions, readSource } from './fetch';
-import { describeTable, pointerVersion, type RangePointer, sha256Hex, tableKey } from './pointer';
+import { describeTable, type RangePointer, sha256Hex, tableKey } from './pointer';
 import { judgeUpdate, type RefusalReason, unknownRegions } from './rules';
 import type { RangeStore } from './store';
-import { awsCreateDateMs, compareTokens, compareVersions } from './version';
+import { compareTokens } from './version';
+import { tableAges } from './age';
 
 export interface UpdateOptions {
   /** URL or file of each feed; gcp null leaves GCP out of the table. */
@@ -23,7 +25,11 @@ export interface UpdateOptions {
   store: RangeStore;
   /** See RuleOptions.maxShrink. */
   maxShrink: number;
-  /** Publish past the shrink and regression guards (never past the order of sync tokens). */
+  /** See RuleOptions.maxGrowth (default 4). */
+  maxGrowth?: number;
+  /** The feeds' plausibility rules (default DEFAULT_FEED_RULES). */
+  feedRules?: FeedRules;
+  /** Publish past the shrink, growth, regression and rollback guards (never past the order of sync tokens). */
   force?: boolean;
   overlay?: OverlayRange[];
   fetch?: FetchOptions;
@@ -41,8 +47,15 @@ export interface UpdateOptions {
 
 interface Published {
   syncToken: string | null;
-  /** Seconds since the AWS feed of the published table was created; null when nothing is published. */
+  /**
+   * Seconds since the AWS feed of the published table was published (its syncToken); null when nothing is
+   * published. Not clamped: a negative age is a table from the future, which the alarm should see.
+   */
   tableAgeSeconds: number | null;
+  /** Seconds since the published table was published (the pointer's publishedAt); null as above. */
+  tablePublishedAgeSeconds: number | null;
+  /** The published pointer's generation; null when nothing is published. */
+  generation: number | null;
 }
 
 export type UpdateResult = Published &
@@ -77,9 +90,9 @@ export async function runRangeUpdate(options: UpdateOptions): Promise<UpdateResu
   const now = options.now ?? (() => new Date());
   const { store } = options;
   const ageOf = (pointer: RangePointer | null): Published => {
-    if (pointer === null) return { syncToken: null, tableAgeSeconds: null };
-    const created = awsCreateDateMs(pointer.createDate);
-    return { syncToken: pointer.syncToken, tableAgeSeconds: Number.isNaN(created) ? null : Math.max(0, Math.round((now().getTime() - created) / 1000)) };
+    if (pointer === null) return { syncToken: null, tableAgeSeconds: null, tablePublishedAgeSeconds: null, generation: null };
+    const ages = tableAges(pointer, now().getTime());
+    return { syncToken: pointer.syncToken, tableAgeSeconds: ages.feedAgeSeconds, tablePublishedAgeSeconds: ages.publishedAgeSeconds, generation: pointer.generation };
   };
   // A run that stops before judging still reports the published table's age (the alarm watches it), if the
   // bucket answers.
@@ -92,7 +105,7 @@ export async function runRangeUpdate(options: UpdateOptions): Promise<UpdateResu
     const started = performance.now();
     const aws = parseAwsFeed(awsText, options.sources.aws);
     const gcp = gcpText === null ? undefined : parseGcpFeed(gcpText, options.sources.gcp!);
-    compiled = compileRanges({ aws, ...(gcp ? { gcp } : {}), overlay: options.overlay ?? [], sources: { aws: options.sources.aws, ...(options.sources.gcp ? { gcp: options.sources.gcp } : {}) } });
+    compiled = compileRanges({ aws, ...(gcp ? { gcp } : {}), overlay: options.overlay ?? [], ...(options.feedRules ? { rules: options.feedRules } : {}), now: now(), sources: { aws: options.sources.aws, ...(options.sources.gcp ? { gcp: options.sources.gcp } : {}) } });
     compileMs = Math.round((performance.now() - started) * 10) / 10;
   } catch (error) {
     if (error instanceof FetchError) {
@@ -126,7 +139,7 @@ export async function runRangeUpdate(options: UpdateOptions): Promise<UpdateResu
       const read = await store.readPointer();
       published = read.pointer;
       if (read.problem) warnings.unshift(`the published pointer is unreadable and will be replaced: ${read.problem}`);
-      const verdict = judgeUpdate(compiled, published, { maxShrink: options.maxShrink, force: options.force ?? false });
+      const verdict = judgeUpdate(compiled, published, { maxShrink: options.maxShrink, ...(options.maxGrowth !== undefined ? { maxGrowth: options.maxGrowth } : {}), force: options.force ?? false, sha256 });
       if (verdict.verdict === 'unchanged') {
         return { ...ageOf(published), outcome: 'unchanged', reason: verdict.reason, message: verdict.message, fetchedSyncToken: fetched.syncToken, unknownRegions: newRegions };
       }
@@ -158,12 +171,14 @@ export async function runRangeUpdate(options: UpdateOptions): Promise<UpdateResu
         counts: { aws: { v4: aws.v4, v6: aws.v6 }, gcp: compiled.metadata.gcp ? { v4: gcp.v4, v6: gcp.v6 } : null, overlay: compiled.stats.overlay, entries: compiled.stats.entries },
         publishedAt: now(),
         forced: (verdict.forcedPast ?? []).length > 0,
+        replacing: published,
       });
       if ((await store.swapPointer(pointer, read.etag)) === 'conflict') continue;
       // Read back: S3 makes the conditional write atomic, but S3-compatible stores may not (moto checks,
-      // then writes). Should an older pointer have slipped in over ours, the next round replaces it.
+      // then writes). Should a pointer of a lower generation have slipped in over ours, the next round
+      // judges again against it. (A higher one is a later publication or a rollback: it stands.)
       const check = await store.readPointer();
-      if (check.pointer === null || compareVersions(pointerVersion(pointer), pointerVersion(check.pointer)) === 'newer') continue;
+      if (check.pointer === null || check.pointer.generation < pointer.generation) continue;
       return {
         ...ageOf(pointer),
         outcome: 'published',

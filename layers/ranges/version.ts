@@ -63,9 +63,20 @@ export function supersedes(next: TableVersion, current: TableVersion | null): bo
   return current.gcp === null || compareTokens(next.gcp, current.gcp) > 0;
 }
 
-/** AWS `createDate` ("2026-07-29-08-27-05", UTC) as epoch milliseconds; NaN when it is not one. */
+/** UTC epoch milliseconds of a calendar date and time, NaN when any field is out of its range. */
+export function calendarMs(year: number, month: number, day: number, hour: number, minute: number, second: number): number {
+  if (year < 1970 || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return Number.NaN;
+  const ms = Date.UTC(year, month - 1, day, hour, minute, second);
+  // Date.UTC rolls 31 April over to 1 May (and 2026-13-45 into 2027); a calendar date survives the round trip.
+  return new Date(ms).getUTCDate() === day ? ms : Number.NaN;
+}
+
+/** AWS `createDate` ("2026-07-29-08-27-05", UTC) as epoch milliseconds; NaN when it is not a calendar date. */
 export function awsCreateDateMs(createDate: string): number {
   const m = /^(\d{4})-(\d{2})-(\d{2})-(\d{2})-(\d{2})-(\d{2})$/.exec(createDate);
   if (!m) return Number.NaN;
-  return Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
+  return calendarMs(Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
 }
+
+/** A sync token as epoch milliseconds: AWS counts seconds, GCP milliseconds. Approximate past 2^53. */
+export const tokenMs = (token: string, unit: 'seconds' | 'milliseconds'): number => Number(token) * (unit === 'seconds' ? 1000 : 1);

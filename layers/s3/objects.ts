@@ -86,15 +86,22 @@ export async function objectExists(client: S3Client, bucket: string, key: string
 
 /** Every object under `prefix`, page by page (S3 gives up to 1,000 a page), in S3's key order. */
 export async function* listObjects(client: S3Client, bucket: string, prefix = '', pageSize?: number): AsyncGenerator<ListedObject> {
+  for await (const page of listObjectPages(client, bucket, prefix, pageSize)) yield* page;
+}
+
+/** The same listing as whole pages: one request each, asked for only when the previous page was taken. */
+export async function* listObjectPages(client: S3Client, bucket: string, prefix = '', pageSize?: number): AsyncGenerator<ListedObject[]> {
   let token: string | undefined;
   do {
     const page = await client.send(
       new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ...(pageSize ? { MaxKeys: pageSize } : {}), ...(token ? { ContinuationToken: token } : {}) }),
     );
+    const entries: ListedObject[] = [];
     for (const entry of page.Contents ?? []) {
       if (entry.Key === undefined) continue;
-      yield { key: entry.Key, size: entry.Size ?? 0, etag: unquoteEtag(entry.ETag) };
+      entries.push({ key: entry.Key, size: entry.Size ?? 0, etag: unquoteEtag(entry.ETag) });
     }
+    yield entries;
     token = page.IsTruncated ? page.NextContinuationToken : undefined;
   } while (token);
 }

@@ -30,12 +30,13 @@ describe('registry-edge classify', () => {
     const dir = tmpdir();
     const aws = join(dir, `aws-${process.pid}.json`);
     const gcp = join(dir, `gcp-${process.pid}.json`);
-    writeFileSync(aws, JSON.stringify({ syncToken: '1', createDate: '2026-01-01-00-00-00', prefixes: [{ ip_prefix: '8.8.8.0/24', region: 'us-west-2', service: 'EC2' }], ipv6_prefixes: [{ ipv6_prefix: '2001:db8::/32', region: 'eu-west-1', service: 'EC2' }] }));
-    writeFileSync(gcp, JSON.stringify({ syncToken: '1', creationTime: 'now', prefixes: [{ ipv4Prefix: '9.9.9.0/24', scope: 'europe-west1' }] }));
-    const result = runCli(['classify', '--aws', aws, '--gcp', gcp, '8.8.8.8', '2001:db8::5', '9.9.9.9', '3.4.12.4']);
+    // Plausible feeds (the plausibility rules apply here as everywhere): tokens that are their dates, no special-purpose space.
+    writeFileSync(aws, JSON.stringify({ syncToken: '1767225600', createDate: '2026-01-01-00-00-00', prefixes: [{ ip_prefix: '8.8.8.0/24', region: 'us-west-2', service: 'EC2' }], ipv6_prefixes: [{ ipv6_prefix: '2600:1f18::/33', region: 'eu-west-1', service: 'EC2' }] }));
+    writeFileSync(gcp, JSON.stringify({ syncToken: '1767225600000', creationTime: '2026-01-01T00:00:00', prefixes: [{ ipv4Prefix: '9.9.9.0/24', scope: 'europe-west1' }] }));
+    const result = runCli(['classify', '--aws', aws, '--gcp', gcp, '8.8.8.8', '2600:1f18::5', '9.9.9.9', '3.4.12.4']);
     expect(result.lines).toEqual([
       { ip: '8.8.8.8', cloud: 'aws', region: 'us-west-2', prefix: '8.8.8.0/24' },
-      { ip: '2001:db8::5', cloud: 'aws', region: 'eu-west-1', prefix: '2001:db8::/32' },
+      { ip: '2600:1f18::5', cloud: 'aws', region: 'eu-west-1', prefix: '2600:1f18::/33' },
       { ip: '9.9.9.9', cloud: 'gcp', region: 'europe-west1', prefix: '9.9.9.0/24' },
       { ip: '3.4.12.4', cloud: null, region: null, prefix: null },
     ]);

@@ -69,6 +69,13 @@ test('the table names the assumptions and the price table\'s date', () => {
   expect(result.stdout).toMatch(/^ {2}- a month is 730 hours/m);
 });
 
+test('--help names the JSON fields and says when it needs AWS', () => {
+  const result = runCli(['plan-regions', '--help']);
+  expect(result.status).toBe(0);
+  expect(result.stdout).toMatch(/monthlyBytes, monthlySavingUsd,\s+monthlyCostUsd, monthlyNetUsd/);
+  expect(result.stdout).toMatch(/\nNeeds AWS: S3 with --bucket .*credentials.*network access to AWS, or --s3-endpoint for a local server/s);
+});
+
 test.each([
   ['no stage', ['plan-regions', 'x.log'], /--stage <stage> or --config <file>/],
   ['a catalogue size that is no number', ['plan-regions', '--stage', 'local', '--catalog-bytes', '5TB', 'x.log'], /--catalog-bytes: "5TB" is not a number of bytes/],

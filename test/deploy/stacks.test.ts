@@ -184,10 +184,14 @@ describe('alarms', () => {
     expect(metrics.at(-1)).toEqual(expect.objectContaining({ Expression: 'FILL(m0, 0) + FILL(m1, 0)', ReturnData: true }));
   });
 
-  test('range table age: the configured hours, and silence counts as old', () => {
+  test('range table age: the larger of the feed\'s age and the publication\'s, the configured hours, and silence counts as old', () => {
     const alarm = resource(main({ alarms: { tableMaxAgeHours: 12 } }).template, 'RangeTableAgeAlarm').Properties;
-    expect([alarm.MetricName, alarm.Threshold, alarm.TreatMissingData]).toEqual(['TableAgeSeconds', 12 * 3600, 'breaching']);
-    expect(alarm.Dimensions).toEqual([{ Name: 'service', Value: 'ranges-update' }, { Name: 'stage', Value: 'test' }]);
+    expect([alarm.Threshold, alarm.TreatMissingData]).toEqual([12 * 3600, 'breaching']);
+    const stats = alarm.Metrics.filter((m: { MetricStat?: unknown }) => m.MetricStat).map((m: any) => [m.MetricStat.Metric.MetricName, m.MetricStat.Stat, m.MetricStat.Metric.Dimensions]);
+    const dimensions = [{ Name: 'service', Value: 'ranges-update' }, { Name: 'stage', Value: 'test' }];
+    expect(stats).toEqual([['TableAgeSeconds', 'Maximum', dimensions], ['TablePublishedAgeSeconds', 'Maximum', dimensions]]);
+    // No FILL: with neither metric reported, the alarm has no data, which counts as breaching (a silent updater).
+    expect(alarm.Metrics.at(-1)).toEqual(expect.objectContaining({ Expression: 'MAX([m0, m1])', ReturnData: true }));
   });
 
   test.each([

@@ -19,6 +19,13 @@ describe('deploy plan', () => {
     expect(deployPlan({ stage: 'sandbox', only: 'regional' }).map((t) => t.name)).toEqual(['regional-us-east-1', 'regional-eu-west-1']);
   });
 
+  test('the ci-role stack only when asked for: the pipeline must not deploy its own role', () => {
+    expect(deployPlan({ stage: 'prod' }).map((t) => t.kind)).not.toContain('ci-role');
+    const plan = deployPlan({ stage: 'prod', only: 'ci-role' });
+    expect(plan.map((t) => `${t.kind} ${t.region}`)).toEqual(['ci-role us-east-1']);
+    expect(describeStep(plan[0]!)).toBe('(cd ci && npx osls deploy --stage prod)');
+  });
+
   test('a region the stage does not have is refused, naming the ones it has', () => {
     expect(() => deployPlan({ stage: 'sandbox', region: 'ap-south-1' })).toThrow(/ap-south-1: not in buckets\.regions of config\/sandbox\.json \(us-east-1, eu-west-1\)/);
   });
@@ -33,7 +40,7 @@ describe('deploy plan', () => {
     } finally {
       process.env = saved;
     }
-    expect(stackTargets('sandbox')).toHaveLength(3);
+    expect(stackTargets('sandbox')).toHaveLength(4);
   });
 });
 

@@ -193,4 +193,107 @@ describe('registry-edge ranges update and status', () => {
       expect(status.lines).toEqual([expect.objectContaining({ counts: expect.objectContaining({ overlay: 4 }), verified: true })]);
     });
   });
+
+  test('rollback --previous prints one JSON line (outcome, key, generation), status shows key and generation, update then refuses the rolled-back version until --force', () => {
+    const first = runCli(['ranges', 'update', ...where(), '--aws', AWS_FILE, '--gcp', GCP_FILE]);
+    const second = runCli(['ranges', 'update', ...where(), '--aws', LATER_FILE, '--gcp', GCP_FILE]);
+    expect([first.lines[0], second.lines[0]]).toEqual([expect.objectContaining({ outcome: 'published', generation: 1 }), expect.objectContaining({ outcome: 'published', generation: 2 })]);
+    const [earlierKey, laterKey] = [(first.lines[0] as { key: string }).key, (second.lines[0] as { key: string }).key];
+
+    const rollback = runCli(['ranges', 'rollback', '--stage', 'local', ...where(), '--region', 'us-east-1', '--previous']);
+    expect({ status: rollback.status, stderr: rollback.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(rollback.stdout.trim().split('\n')).toHaveLength(1);
+    expect(rollback.lines).toEqual([expect.objectContaining({ outcome: 'rolled-back', key: earlierKey, generation: 3, rolledAwayFrom: expect.objectContaining({ key: laterKey, syncToken: AWS_LATER_TOKEN }) })]);
+
+    const status = runCli(['ranges', 'status', ...where()]);
+    expect(status.lines).toEqual([expect.objectContaining({ key: earlierKey, generation: 3, syncToken: AWS_TOKEN, previous: expect.objectContaining({ key: laterKey, generation: 2 }), verified: true })]);
+    const shown = status.lines[0] as { ageSeconds: number; publishedAgeSeconds: number };
+    expect(shown.ageSeconds).toBeGreaterThan(86_400);
+    expect(shown.publishedAgeSeconds).toBeGreaterThanOrEqual(0);
+    expect(shown.publishedAgeSeconds).toBeLessThan(shown.ageSeconds);
+
+    const again = runCli(['ranges', 'update', ...where(), '--aws', LATER_FILE, '--gcp', GCP_FILE]);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toMatch(/^registry-edge: refused \(rolled-back\): AWS 1787411825 \/ GCP \d+ was rolled back from/);
+    const forced = runCli(['ranges', 'update', ...where(), '--aws', LATER_FILE, '--gcp', GCP_FILE, '--force']);
+    expect(forced.lines).toEqual([expect.objectContaining({ outcome: 'published', generation: 4, forcedPast: ['rolled-back'] })]);
+
+    const to = runCli(['ranges', 'rollback', '--stage', 'local', ...where(), '--to', earlierKey]);
+    expect(to.lines).toEqual([expect.objectContaining({ outcome: 'rolled-back', key: earlierKey, generation: 5 })]);
+    const same = runCli(['ranges', 'rollback', '--stage', 'local', ...where(), '--to', earlierKey]);
+    expect(same.status).toBe(1);
+    expect(same.lines).toEqual([expect.objectContaining({ outcome: 'refused', reason: 'same', key: earlierKey, generation: 5 })]);
+    expect(same.stderr).toContain(`registry-edge: rollback refused (same): ${earlierKey} is the published table already (generation 5)`);
+  });
+
+  test('refuses a feed that suddenly covers many times the space (exit 1), and takes it with a higher --max-growth', () => {
+    runCli(['ranges', 'update', ...where(), '--aws', AWS_FILE, '--gcp', 'none']);
+    const grown = file('grown.json', awsFeedText((f: Feed) => {
+      f.syncToken = '1785313685';
+      f.ipv6_prefixes.push({ ipv6_prefix: '2a10::/24', region: 'us-east-1', service: 'EC2' });
+    }));
+    const refused = runCli(['ranges', 'update', ...where(), '--aws', grown, '--gcp', 'none']);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toMatch(/^registry-edge: refused \(growth\): AWS covers \S+ IPv6 \/64s, 13\.4 times the published \S+ \(the limit is 4 times\)/);
+    const allowed = runCli(['ranges', 'update', ...where(), '--aws', grown, '--gcp', 'none', '--max-growth', '20']);
+    expect(allowed.lines).toEqual([expect.objectContaining({ outcome: 'published', generation: 2, forcedPast: [] })]);
+  });
+
+  test.each([
+    ['neither --previous nor --to', [] as string[]],
+    ['both --previous and --to', ['--previous', '--to', `ranges/${'a'.repeat(64)}.bin`]],
+  ])('rollback with %s says what to give', (_name, extra) => {
+    const result = runCli(['ranges', 'rollback', '--stage', 'local', ...where(), ...extra]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe('registry-edge: give one of --previous and --to KEY\n');
+  });
+
+  test('rollback needs --stage', () => {
+    const result = runCli(['ranges', 'rollback', ...where(), '--previous']);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("required option '--stage <stage>' not specified");
+  });
+});
+
+describe('registry-edge ranges with --stage local and no endpoint', () => {
+  test('without a running stack, says so and how to start one', () => {
+    const state = join(dir, 'no-such-stack.json');
+    const result = runCli(['ranges', 'status', '--stage', 'local'], undefined, { REGISTRY_EDGE_STACK_STATE: state });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe(`registry-edge: no local stack is running (${state} does not exist): start one with \`npm start\`, or give --s3-endpoint and --bucket\n`);
+  });
+
+  test('with a state file left by a stack that died, says it is stale', () => {
+    const state = file('dead-stack.json', JSON.stringify({ stage: 'local', pid: 2 ** 22 + 1, s3Endpoint: 'http://127.0.0.1:9', configBucket: 'x', region: 'us-east-1', pointerKey: 'ranges/current.json', feeds: { aws: AWS_FILE, gcp: GCP_FILE } }));
+    const result = runCli(['ranges', 'rollback', '--stage', 'local', '--previous'], undefined, { REGISTRY_EDGE_STACK_STATE: state });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`the local stack recorded in ${state} (pid ${2 ** 22 + 1}) is not running`);
+  });
+});
+
+describe('registry-edge ranges compile refuses an implausible feed', () => {
+  test.each([
+    ['0.0.0.0/0', (f: Feed) => f.prefixes.push({ ip_prefix: '0.0.0.0/0', region: 'us-east-1', service: 'EC2' }), 'AWS prefixes[10544].ip_prefix: refused by rule prefix-length: 0.0.0.0/0 is shorter than /8'],
+    ['private space', (f: Feed) => f.prefixes.push({ ip_prefix: '192.168.0.0/16', region: 'us-east-1', service: 'EC2' }), 'refused by rule special-purpose: 192.168.0.0/16 covers 192.168.0.0/16, private-use space (RFC 1918)'],
+    ['a far-future syncToken', (f: Feed) => (f.syncToken = '99999999999999999999'), 'refused by rule time: syncToken 99999999999999999999'],
+  ])('%s: exit 1, the rule and the entry on stderr, no table written', (name, change, message) => {
+    const feed = file(`implausible-${name.replace(/\W/g, '')}.json`, awsFeedText(change));
+    const out = join(dir, `implausible-${name.replace(/\W/g, '')}.bin`);
+    const result = runCli(['ranges', 'compile', '--aws', feed, '--gcp', GCP_FILE, '--out', out]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(`registry-edge: ${feed}: `);
+    expect(result.stderr).toContain(message);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  test('--config takes the prefix floor from a stage configuration (a stricter one refuses what the default lets through)', () => {
+    const local = JSON.parse(readFileSync(join(__dirname, '../../config/local.json'), 'utf8'));
+    const strict = file('strict.json', JSON.stringify({ ...local, ranges: { ...local.ranges, shortestPrefix: { ipv4: 12 } } }));
+    const out = join(dir, 'strict.bin');
+    const result = runCli(['ranges', 'compile', '--aws', AWS_FILE, '--gcp', GCP_FILE, '--out', out, '--config', strict]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/refused by rule prefix-length: \S+\/11 is shorter than \/12, the shortest IPv4 prefix a feed may list/);
+    expect(existsSync(out)).toBe(false);
+    expect(runCli(['ranges', 'compile', '--aws', AWS_FILE, '--gcp', GCP_FILE, '--out', out, '--stage', 'local']).status).toBe(0);
+  });
 });

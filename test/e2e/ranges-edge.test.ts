@@ -10,6 +10,7 @@ import type { CloudFrontRequest, CloudFrontResultResponse } from '../../layers/c
 import { viewerRequestEvent } from '../../layers/cloudfront/events';
 import type { RefreshStatus } from '../../layers/ranges/refresh';
 import { s3RangeStore } from '../../layers/ranges/store';
+import { runRangeRollback } from '../../layers/ranges/rollback';
 import { runRangeUpdate } from '../../layers/ranges/update';
 import { createS3Client, type S3Client } from '../../layers/s3/client';
 import { createBucket, LOCAL_CREDENTIALS, type Moto, startMoto } from '../../local/moto';
@@ -111,12 +112,13 @@ describe('the bundled viewer-request function and the config bucket', () => {
     }
   });
 
-  test('ignores a published table older than the embedded one', async () => {
-    expect(await publish('older.json')).toMatchObject({ outcome: 'published', syncToken: String(Number(AWS_TOKEN) - 1) });
+  test('takes the published table even when its feeds are older than the embedded one: what is published decides', async () => {
+    const result = await publish('older.json');
+    expect(result).toMatchObject({ outcome: 'published', syncToken: String(Number(AWS_TOKEN) - 1), generation: 1 });
     const instance = coldStart();
     await route(instance);
     await instance.rangeRefresh.idle();
-    expect(instance.rangeRefresh.status()).toMatchObject({ source: 'embedded', version: { aws: AWS_TOKEN }, failures: 0, swaps: 0 });
+    expect(instance.rangeRefresh.status()).toMatchObject({ source: (result as { key: string }).key, generation: 1, version: { aws: String(Number(AWS_TOKEN) - 1) }, failures: 0, swaps: 1 });
   });
 
   test('takes up a newer table at cold start, and a running instance takes up a later one without a redeploy', async () => {
@@ -142,10 +144,57 @@ describe('the bundled viewer-request function and the config bucket', () => {
       await route(running);
       await running.rangeRefresh.idle();
       expect(await route(running)).toBe(TO_EU_BUCKET);
-      expect(logs).toHaveBeenCalledWith(expect.stringContaining(`"outcome":"swapped","key":"${key}","syncToken":"${AWS_LATER_TOKEN}"`));
+      expect(logs).toHaveBeenCalledWith(expect.stringContaining(`"outcome":"swapped","key":"${key}","generation":2,"syncToken":"${AWS_LATER_TOKEN}"`));
     } finally {
       logs.mockRestore();
     }
+  });
+
+  test('a warm instance takes a rollback within refreshSeconds, refuses a pointer of lower generation, never takes a bad checksum', async () => {
+    const logs = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    const store = s3RangeStore(s3, CONFIG_BUCKET, 'ranges/current.json');
+    const pointerText = async () => (await s3.send(new GetObjectCommand({ Bucket: CONFIG_BUCKET, Key: 'ranges/current.json' }))).Body!.transformToString();
+    const putPointer = (pointer: unknown) => s3.send(new PutObjectCommand({ Bucket: CONFIG_BUCKET, Key: 'ranges/current.json', Body: JSON.stringify(pointer), ContentType: 'application/json' }));
+    const afterRefreshSeconds = async (instance: Instance) => {
+      await new Promise((resolve) => setTimeout(resolve, 1100)); // refreshSeconds is 1 here
+      await route(instance);
+      await instance.rangeRefresh.idle();
+    };
+    try {
+      // The later table is published (by the test before this one) and a warm instance routes with it.
+      const laterPointer = JSON.parse(await pointerText());
+      expect(laterPointer).toMatchObject({ syncToken: AWS_LATER_TOKEN, generation: 2, previous: { syncToken: String(Number(AWS_TOKEN) - 1) } });
+      const warm = coldStart();
+      await route(warm);
+      await warm.rangeRefresh.idle();
+      expect(await route(warm)).toBe(TO_EU_BUCKET);
+      expect(warm.rangeRefresh.status()).toMatchObject({ source: laterPointer.key, generation: 2 });
+
+      // Rolled back to the older table: its feed tokens are older than the warm instance's, its generation higher.
+      const rollback = await runRangeRollback({ store, target: { previous: true } });
+      expect(rollback).toMatchObject({ outcome: 'rolled-back', key: laterPointer.previous.key, generation: 3, rolledAwayFrom: { key: laterPointer.key, generation: 2 } });
+      await afterRefreshSeconds(warm);
+      expect(await route(warm)).toBe(THROUGH_CLOUDFRONT);
+      expect(warm.rangeRefresh.status()).toMatchObject({ source: laterPointer.previous.key, generation: 3, version: { aws: String(Number(AWS_TOKEN) - 1) }, failures: 0 });
+
+      // The old pointer put back by hand (what the docs used to say): a lower generation, refused.
+      await putPointer(laterPointer);
+      await afterRefreshSeconds(warm);
+      expect(await route(warm)).toBe(THROUGH_CLOUDFRONT);
+      expect(warm.rangeRefresh.status()).toMatchObject({ generation: 3, lastError: expect.stringContaining('has generation 2, lower than the current table\'s 3') });
+
+      // A higher generation naming the later table with another checksum: never taken.
+      await putPointer({ ...laterPointer, generation: 10, sha256: 'f'.repeat(64) });
+      await new Promise((resolve) => setTimeout(resolve, 2100)); // the backoff after one failure is 2 s
+      await route(warm);
+      await warm.rangeRefresh.idle();
+      expect(await route(warm)).toBe(THROUGH_CLOUDFRONT);
+      expect(warm.rangeRefresh.status()).toMatchObject({ generation: 3, lastError: expect.stringContaining(`has SHA-256 ${laterPointer.sha256}, the pointer says ${'f'.repeat(64)}`) });
+    } finally {
+      logs.mockRestore();
+    }
+    // The updater repairs the pointer: same feeds, but not the table the pointer names, so it publishes.
+    expect(await publish('later.json')).toMatchObject({ outcome: 'published', generation: 11 });
   });
 
   test('ignores a table that does not match its checksum, and keeps routing with the one it has', async () => {

@@ -109,7 +109,7 @@ describe('the bundled ranges-update function', () => {
 
   test('refuses a shrunk feed without failing the invocation, counted by reason, and keeps the table', async () => {
     awsFeed = awsFeedText((f) => {
-      f.syncToken = '1799999999';
+      f.syncToken = String(Number(AWS_LATER_TOKEN) + 60); // a minute after its createDate: plausible
       keepFraction(f, 0.5);
     }, 'aws-ip-ranges-2026-08-22.json');
     const from = output.lines.length;

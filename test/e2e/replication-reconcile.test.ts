@@ -1,6 +1,7 @@
 /**
  * Reconcile and backfill against moto: the `registry-edge reconcile` command (dry run, real run, rerun,
- * failures through a faulty proxy, the progress bar) and the bundled scheduled Lambda.
+ * failures through a faulty proxy, the progress bar), the bundled scheduled Lambda, and the streaming
+ * merge over real paged listings (S3 key order, copies while listing, one source HEAD per blob).
  */
 import { spawn } from 'node:child_process';
 import {
@@ -10,7 +11,12 @@ import {
   PutObjectCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
-import { listObjects } from '../../layers/s3/objects';
+import { reconcile, type ReconcileSummary } from '../../layers/replication/reconcile';
+import type { Bucket } from '../../layers/replication/replicate';
+import { createS3Client } from '../../layers/s3/client';
+import { compareKeys } from '../../layers/s3/key-order';
+import { listObjectPages, listObjects } from '../../layers/s3/objects';
+import { createBucket } from '../../local/moto';
 import { loadStageConfig } from '../../tools/build';
 import { buildTemporary, type TemporaryBuild } from '../../tools/bundles';
 import { BIN } from '../support/cli';
@@ -152,6 +158,9 @@ describe('registry-edge reconcile', () => {
     const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
 
     expect(status).toBe(0);
+    // While listing: the keys listed, and the pairs found so far (no estimate yet); then the whole bar.
+    expect(terminal).toMatch(/listing the buckets: \d+ keys/);
+    expect(terminal).toMatch(/copying \[[█░]+\] \d+\/\d+ pairs so far, still listing/);
     expect(terminal).toMatch(/copying \[[█░]+\] \d+\/\d+ pairs/);
     expect(terminal).toMatch(/\{"checked":\d+,"copied":\d+,"skipped":\d+,"quarantined":4,"failed":0\}/);
   });
@@ -211,5 +220,67 @@ describe('the scheduled reconcile Lambda', () => {
     // from the source's, so only a HEAD can settle it).
     expect(summary).toMatchObject({ copied: 0, deferred: 2 + 4 + 1, failed: 0 });
     expect((await auditBucket(stack.s3, EU)).keys.has(fresh.key)).toBe(false);
+  });
+});
+
+describe('streaming over real listings (moto, through the proxy)', () => {
+  const [SRC, ONE, TWO] = ['paged-primary', 'paged-eu', 'paged-ap'];
+  // Keys that are not blobs but sort where UTF-16 and UTF-8 disagree: a merge comparing with `<` would
+  // find moto's listing out of order.
+  const odd = ['😀', '\uFF01', '\uE000-x', '\u{10FFFF}', 'é'].map((s) => `containers/images/${s}`);
+  const catalogue = Array.from({ length: 60 }, (_, i) => makeBlob(50 + i));
+
+  beforeAll(async () => {
+    for (const bucket of [SRC, ONE, TWO]) await createBucket(stack.s3, bucket);
+    for (const blob of catalogue) await putBlob(stack.s3, SRC, blob);
+    for (const key of odd) {
+      for (const bucket of [SRC, ONE, TWO]) await stack.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'not a blob' }));
+    }
+    // ONE already holds a third of the catalogue; TWO nothing.
+    for (const blob of catalogue.filter((_, i) => i % 3 === 0)) await putBlob(stack.s3, ONE, blob);
+  });
+
+  test("moto lists keys in UTF-8 byte order, which compareKeys follows and JavaScript's < does not", async () => {
+    const keys = (await listing(SRC)).map((e) => e.key).filter((k) => odd.includes(k));
+    expect(keys).toEqual([...odd].sort(compareKeys));
+    expect(keys).not.toEqual([...odd].sort());
+  });
+
+  test('pages of 7 keys: copies start before the listing ends, one source HEAD per blob serves both targets', async () => {
+    const client = createS3Client({ endpoint: proxy.endpoint });
+    const bucket = (name: string): Bucket => ({ bucket: name, region: 'us-east-1', client });
+    const from = proxy.log.length;
+    let summary: ReconcileSummary;
+    try {
+      summary = await reconcile({
+        source: bucket(SRC),
+        targets: [bucket(ONE), bucket(TWO)],
+        blobPrefix: 'containers/images/',
+        copy: { multipartThresholdBytes: 512 * 1024 ** 2, partSizeBytes: 64 * 1024 ** 2, partConcurrency: 4 },
+        concurrency: 4,
+        listPages: (b, prefix) => listObjectPages(b.client, b.bucket, prefix, 7),
+      });
+    } finally {
+      client.destroy();
+    }
+
+    const requests = proxy.log.slice(from);
+    const sourceListings = requests.filter((r) => r.method === 'GET' && r.path === `/${SRC}/` && r.query.includes('list-type=2'));
+    const copies = requests.filter((r) => r.method === 'PUT' && r.headers['x-amz-copy-source'] !== undefined);
+    const sourceHeads = requests.filter((r) => r.method === 'HEAD' && r.path.startsWith(`/${SRC}/`));
+    // 65 keys in pages of 7: 10 listing requests for the source.
+    expect(sourceListings).toHaveLength(10);
+    expect(requests.indexOf(copies[0]!)).toBeLessThan(requests.indexOf(sourceListings.at(-1)!));
+    // 60 blobs: 20 in ONE already (settled by the listing), so 20 blobs copied to TWO only, 40 to both.
+    expect(summary).toMatchObject({ objects: 60, ignored: odd.length, checked: 120, skipped: 20, copied: 100, failed: 0 });
+    expect(copies).toHaveLength(100);
+    expect(sourceHeads).toHaveLength(60);
+    expect(new Set(sourceHeads.map((r) => r.path)).size).toBe(60);
+    for (const bucket of [ONE, TWO]) {
+      const audit = await auditBucket(stack.s3, bucket);
+      // The odd keys are not blobs (they do not hash to a digest); everything else must.
+      expect(audit.corrupt.filter((key) => !odd.includes(key))).toEqual([]);
+      for (const blob of catalogue) expect(audit.keys.has(blob.key)).toBe(true);
+    }
   });
 });

@@ -39,8 +39,13 @@ export interface MetricRef {
 
 export interface AlarmSpec {
   description: string;
-  /** One metric, or several whose values are added (missing points count as 0). */
+  /** One metric, or several whose values are added (missing points count as 0), or with `combine: 'max'` the largest. */
   metrics: MetricRef | MetricRef[];
+  /**
+   * How several metrics make one value: `sum` (default; a missing point counts as 0) or `max` (the largest
+   * of those present; none present is missing data, which `missing` then judges).
+   */
+  combine?: 'sum' | 'max';
   statistic: 'Sum' | 'Average' | 'Maximum';
   threshold: number;
   periodSeconds?: number;
@@ -63,8 +68,11 @@ export function alarm(name: Json, spec: AlarmSpec, topic: Json): Resource {
       ReturnData: false,
       MetricStat: { Metric: { Namespace: m.namespace, MetricName: m.metric, Dimensions: dimensionList(m.dimensions) }, Period: period, Stat: spec.statistic },
     }));
-    const sum = { Id: 'total', Label: spec.metrics.map((m) => m.metric).join(' + '), ReturnData: true, Expression: parts.map((p) => `FILL(${p.Id}, 0)`).join(' + ') };
-    metric = { Metrics: [...parts, sum] };
+    const total =
+      spec.combine === 'max'
+        ? { Id: 'total', Label: `MAX(${spec.metrics.map((m) => m.metric).join(', ')})`, ReturnData: true, Expression: `MAX([${parts.map((p) => p.Id).join(', ')}])` }
+        : { Id: 'total', Label: spec.metrics.map((m) => m.metric).join(' + '), ReturnData: true, Expression: parts.map((p) => `FILL(${p.Id}, 0)`).join(' + ') };
+    metric = { Metrics: [...parts, total] };
   } else {
     metric = { Namespace: spec.metrics.namespace, MetricName: spec.metrics.metric, Dimensions: dimensionList(spec.metrics.dimensions), Statistic: spec.statistic, Period: period };
   }

@@ -297,7 +297,7 @@ function configBucket(names: DeployNames): Resources {
   };
 }
 
-/** Hours without a fresh TableAgeSeconds after which the updater counts as silent: two missed runs, at least 3 h. */
+/** Hours without a fresh TableAgeSeconds (or TablePublishedAgeSeconds) after which the updater counts as silent: two missed runs, at least 3 h. */
 export function updaterSilenceHours(schedule: string): number {
   const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(schedule.trim());
   const hours = rate ? (Number(rate[1]) * { minute: 1 / 60, minutes: 1 / 60, hour: 1, hours: 1, day: 24, days: 24 }[rate[2] as 'hour']) : 24;
@@ -368,8 +368,11 @@ function alarms(config: ResolvedConfig, names: DeployNames, functions: string[])
     resources.RangeTableAgeAlarm = alarm(
       alarmName('range-table-age'),
       {
-        description: `The published IP range table is older than ${config.stage.alarms.tableMaxAgeHours} h, or the updater reported nothing for ${silence} h. See docs/operations.md#range-table-age`,
-        metrics: { namespace: METRICS_NAMESPACE, metric: 'TableAgeSeconds', dimensions: metricDimensions(names, 'ranges-update') },
+        description: `The published IP range table is older than ${config.stage.alarms.tableMaxAgeHours} h (since its AWS feed was published, or since it was published), or the updater reported nothing for ${silence} h. See docs/operations.md#range-table-age`,
+        // Both ages, unclamped: a table whose feed claims a time in the future reads below zero by the first
+        // and still grows by the second, so it cannot silence the alarm.
+        metrics: ['TableAgeSeconds', 'TablePublishedAgeSeconds'].map((metric) => ({ namespace: METRICS_NAMESPACE, metric, dimensions: metricDimensions(names, 'ranges-update') })),
+        combine: 'max',
         statistic: 'Maximum',
         threshold: config.stage.alarms.tableMaxAgeHours * 3600,
         periodSeconds: 3600,

@@ -4,7 +4,9 @@
  *    `serverless package|deploy --stage X` ships what the tests tested;
  *  - checks every edge zip against the Lambda@Edge limit once it is written;
  *  - attaches the edge functions' published versions to the distribution (CloudFront takes only a
- *    numbered version) and keeps those functions when the stack goes (their replicas outlive it).
+ *    numbered version) and keeps those functions when the stack goes (their replicas outlive it);
+ *  - drops the DependsOn entries the framework adds beside a Ref/GetAtt to the same resource (cfn-lint
+ *    W3005), so the templates lint without warnings: some CloudFormation APIs (moto's) refuse any warning.
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +16,7 @@ import { DISTRIBUTION, type MainStack } from './main-stack';
 interface CfResource {
   Type: string;
   Properties?: Record<string, unknown>;
+  DependsOn?: string | string[];
   DeletionPolicy?: string;
   UpdateReplacePolicy?: string;
 }
@@ -50,6 +53,39 @@ export function edgeAssociations(resources: Record<string, CfResource>, edge: Ma
     if (versions.length !== 1) throw new PluginError(`${fn}: expected one published version in the template, found ${versions.length} (is provider.versionFunctions off?)`);
     return { EventType: eventType, LambdaFunctionARN: { Ref: versions[0]![0] }, IncludeBody: false };
   });
+}
+
+/** The logical ids a value refers to through Ref, Fn::GetAtt or Fn::Sub (`${Id}`, `${Id.Attr}`). */
+export function referencedIds(value: unknown, into = new Set<string>()): Set<string> {
+  if (Array.isArray(value)) for (const item of value) referencedIds(item, into);
+  else if (value && typeof value === 'object') {
+    for (const [key, inner] of Object.entries(value)) {
+      if (key === 'Ref' && typeof inner === 'string') into.add(inner);
+      else if (key === 'Fn::GetAtt') into.add(Array.isArray(inner) ? String(inner[0]) : String(inner).split('.')[0]!);
+      else if (key === 'Fn::Sub') {
+        const [text, variables] = Array.isArray(inner) ? inner : [inner, {}];
+        // `${Name}` refers to a resource unless the Sub's own variable map defines Name.
+        const local = new Set(Object.keys((variables ?? {}) as object));
+        if (typeof text === 'string') for (const m of text.matchAll(/\$\{([A-Za-z0-9]+)(?:\.[A-Za-z0-9.]+)?\}/g)) if (!local.has(m[1]!)) into.add(m[1]!);
+        referencedIds(variables, into);
+      } else referencedIds(inner, into);
+    }
+  }
+  return into;
+}
+
+/**
+ * Removes from each resource's DependsOn the ids its properties already refer to (the reference orders them
+ * anyway, so nothing changes in what CloudFormation does); a DependsOn left empty goes.
+ */
+export function dropRedundantDependsOn(resources: Record<string, CfResource>): void {
+  for (const resource of Object.values(resources)) {
+    if (resource.DependsOn === undefined) continue;
+    const referenced = referencedIds(resource.Properties ?? {});
+    const kept = [resource.DependsOn].flat().filter((id) => !referenced.has(id));
+    if (kept.length === 0) delete resource.DependsOn;
+    else resource.DependsOn = kept;
+  }
 }
 
 export default class RegistryEdgePlugin {
@@ -91,6 +127,7 @@ export default class RegistryEdgePlugin {
 
   private attachEdgeVersions() {
     const { Resources } = this.serverless.service.provider.compiledCloudFormationTemplate;
+    dropRedundantDependsOn(Resources);
     const distribution = Resources[DISTRIBUTION];
     if (!distribution) throw new PluginError(`no ${DISTRIBUTION} resource to attach the edge functions to`);
     const naming = this.serverless.getProvider('aws').naming;

@@ -3,7 +3,7 @@
 // tsx compiles the TypeScript on the fly, as bin/registry-edge.js does.
 'use strict';
 require('tsx/cjs/api').register();
-const { mainVariables, regionalVariables } = require('./variables.ts');
+const { ciRoleVariables, mainVariables, regionalVariables } = require('./variables.ts');
 
 // osls calls these once per `${file(...)}` reference; build each stack once per process.
 const memo = new Map();
@@ -14,5 +14,6 @@ const once = (key, build) => {
 
 module.exports = {
   main: ({ options }) => once(`main:${options.stage}:${options.region}`, () => mainVariables({ options })),
+  ciRole: ({ options }) => once(`ciRole:${options.stage}`, () => ciRoleVariables({ options })),
   regional: ({ options }) => once(`regional:${options.stage}:${options.region}`, () => regionalVariables({ options })),
 };

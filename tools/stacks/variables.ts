@@ -6,6 +6,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { listFunctions, loadStageConfig, ROOT } from '../build';
+import { ciRoleStack } from './ci-role-stack';
 import { checkDeployable, DeployConfigError, mainStack } from './main-stack';
 import { deployNames, SERVICE_REGION } from './names';
 import { regionalStack } from './regional-stack';
@@ -22,6 +23,17 @@ export function deployableStages(): string[] {
     .sort();
 }
 
+/**
+ * Stages whose stacks get CloudFormation termination protection. The setting is left out of the other stages'
+ * templates altogether (`null`), not set to false: osls calls UpdateTerminationProtection after every
+ * deploy whenever the setting is there, even to turn it off, and not every CloudFormation API has that call
+ * (moto, which the deploy test runs against, does not).
+ */
+export const DELETION_PROTECTED_STAGES = ['prod'];
+
+/** `provider.deletionProtection` of a stage: true, or null (absent) where the stage has none. */
+export const deletionProtection = (stage: string): true | null => (DELETION_PROTECTED_STAGES.includes(stage) ? true : null);
+
 function stageOf(options: ServerlessVariableContext['options']): string {
   const stages = deployableStages();
   if (!options.stage) throw new DeployConfigError(`pass --stage (one of ${stages.join(', ')})`);
@@ -36,7 +48,7 @@ export function mainVariables({ options }: ServerlessVariableContext) {
   }
   const config = loadStageConfig({ stage });
   const stack = mainStack(config, listFunctions());
-  return { stage, service: config.stage.service, region: SERVICE_REGION, functions: stack.functions, resources: stack.resources, edge: stack.edge };
+  return { stage, service: config.stage.service, region: SERVICE_REGION, deletionProtection: deletionProtection(stage), functions: stack.functions, resources: stack.resources, edge: stack.edge };
 }
 
 export function regionalVariables({ options }: ServerlessVariableContext) {
@@ -45,5 +57,12 @@ export function regionalVariables({ options }: ServerlessVariableContext) {
   const names = deployNames(config);
   if (!options.region) throw new DeployConfigError(`pass --region (one of ${names.buckets.map((b) => b.region).join(', ')})`);
   checkDeployable(config, listFunctions());
-  return { stage, service: names.regionalService, region: options.region, resources: regionalStack(config, options.region, listFunctions()) };
+  return { stage, service: names.regionalService, region: options.region, deletionProtection: deletionProtection(stage), resources: regionalStack(config, options.region, listFunctions()) };
+}
+
+export function ciRoleVariables({ options }: ServerlessVariableContext) {
+  const stage = stageOf(options);
+  if (options.region && options.region !== SERVICE_REGION) throw new DeployConfigError(`--region ${options.region}: the ci-role stack lives in ${SERVICE_REGION}`);
+  const stack = ciRoleStack(loadStageConfig({ stage }));
+  return { stage, service: stack.service, region: SERVICE_REGION, deletionProtection: deletionProtection(stage), resources: stack.resources };
 }

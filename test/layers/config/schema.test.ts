@@ -28,6 +28,11 @@ describe('stage configuration', () => {
     ]);
   });
 
+  test('the feed rules default to /8 and /16 and a growth guard of 4 times, and may be set stricter', () => {
+    expect(testConfig().stage.ranges).toMatchObject({ shortestPrefix: { ipv4: 8, ipv6: 16 }, maxGrowth: 4 });
+    expect(testConfig({ ranges: { shortestPrefix: { ipv4: 12 } } }).stage.ranges.shortestPrefix).toEqual({ ipv4: 12, ipv6: 16 });
+  });
+
   test('the fallback goes to the upstream by default; the cdn and fallback hosts join the redirect hosts', () => {
     const plain = testConfig();
     expect(plain.edge.fallback).toEqual({ enabled: true, origin: 'https://upstream.example.org', pathPrefix: 'org/images' });
@@ -59,6 +64,10 @@ describe('stage configuration', () => {
     ['a bad policy action', { routing: { policy: { gcp: 'regional' } } }, 'routing.policy.gcp: Invalid option'],
     ['a verify timeout above the edge budget', { routing: { verify: { timeoutMs: 10_000 } } }, 'routing.verify.timeoutMs: Too big'],
     ['a nearest override to a region without a bucket', { routing: { nearest: { 'ap-south-1': 'eu-west-2' } } }, 'routing.nearest.ap-south-1: "eu-west-2" holds no bucket'],
+    ['a prefix floor of /0 (everyone)', { ranges: { shortestPrefix: { ipv4: 0 } } }, 'ranges.shortestPrefix.ipv4: Too small'],
+    ['an IPv6 prefix floor past /128', { ranges: { shortestPrefix: { ipv6: 129 } } }, 'ranges.shortestPrefix.ipv6: Too big'],
+    ['a typo in the prefix floor', { ranges: { shortestPrefix: { v4: 8 } } }, 'ranges.shortestPrefix: Unrecognized key: "v4"'],
+    ['a growth guard below 1', { ranges: { maxGrowth: 0.5 } }, 'ranges.maxGrowth: Too small'],
     ['the cdn target without a CDN', { routing: { policy: { internet: 'cdn' } } }, 'routing.policy.internet: is "cdn" but routing.cdn.baseUrl is not set'],
     ['a CDN base URL without the trailing "/"', { routing: { cdn: { baseUrl: 'https://cdn.example.net/blobs' } } }, 'routing.cdn.baseUrl: must be a URL ending in "/"'],
     ['a CDN base URL over plain http', { routing: { cdn: { baseUrl: 'http://cdn.example.net/' } } }, 'routing.cdn.baseUrl: must be an https URL'],

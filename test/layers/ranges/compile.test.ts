@@ -5,7 +5,7 @@ import { type AwsFeed, FeedError, parseAwsFeed, parseGcpFeed } from '../../../la
 import { AWS_TOKEN, awsFeedText, gcpFeedText } from '../../support/range-feeds';
 
 const feed = (v4: [string, string][], v6: [string, string][] = [['2600:1f18::/33', 'us-east-1']]): AwsFeed => ({
-  syncToken: '100',
+  syncToken: '1785313625',
   createDate: '2026-07-29-08-27-05',
   prefixes: v4.map(([ip_prefix, region]) => ({ ip_prefix, region, service: 'EC2' })),
   ipv6_prefixes: v6.map(([ipv6_prefix, region]) => ({ ipv6_prefix, region, service: 'EC2' })),
@@ -40,7 +40,10 @@ describe('compileRanges', () => {
     expect(reference.metadata).toEqual({
       aws: { syncToken: AWS_TOKEN, createDate: '2026-07-29-08-27-05', prefixes: 16424 },
       gcp: { syncToken: '1785333953849', creationTime: '2026-07-29T07:05:53.849365', prefixes: 1047 },
+      counts: { aws: { v4: 10544, v6: 5880 }, gcp: { v4: 999, v6: 48 }, overlay: 0, entries: 11809 },
+      coverage: reference.stats.coverage,
     });
+    expect(reference.stats.coverage).toEqual({ aws: { v4: 101817782, v6: 88701737742 }, gcp: { v4: 19092352, v6: 49348608 } });
     expect(reference.stats).toMatchObject({ aws: { v4: 10544, v6: 5880 }, gcp: { v4: 999, v6: 48 }, entries: 11809 });
   });
 
@@ -50,12 +53,15 @@ describe('compileRanges', () => {
     expect(compiled.warnings).toEqual([]);
   });
 
-  test('settles a prefix claimed by two regions by name, whichever comes first, and says so', () => {
-    const one = compileRanges({ aws: feed([['10.0.0.0/16', 'us-west-2'], ['10.0.0.0/16', 'eu-west-1']]) });
-    const other = compileRanges({ aws: feed([['10.0.0.0/16', 'eu-west-1'], ['10.0.0.0/16', 'us-west-2']]) });
-    expect(loadTable(one.bytes).table.classify('10.0.1.1')?.region).toBe('eu-west-1');
-    expect(Buffer.from(one.bytes).equals(Buffer.from(other.bytes))).toBe(true);
-    expect(one.warnings).toEqual(['aws prefix 10.0.0.0/16 is listed in us-west-2 and eu-west-1; using eu-west-1']);
+  test('refuses a prefix claimed by two regions, whichever comes first, naming both entries', () => {
+    const one = () => compileRanges({ aws: feed([['52.0.0.0/16', 'us-west-2'], ['52.0.0.0/16', 'eu-west-1']]) });
+    const other = () => compileRanges({ aws: feed([['52.0.0.0/16', 'eu-west-1'], ['52.0.0.0/16', 'us-west-2']]) });
+    expect(one).toThrow('AWS prefixes[1].ip_prefix: refused by rule conflict: 52.0.0.0/16 in "eu-west-1", but AWS prefixes[0].ip_prefix lists it in "us-west-2"');
+    expect(other).toThrow('AWS prefixes[1].ip_prefix: refused by rule conflict: 52.0.0.0/16 in "us-west-2", but AWS prefixes[0].ip_prefix lists it in "eu-west-1"');
+  });
+
+  test('refuses two spellings of one IPv6 prefix in two regions (the same prefix after normalisation)', () => {
+    expect(() => compileRanges({ aws: feed([['3.4.12.4/32', 'eu-west-1']], [['2600:1F18::/33', 'us-east-1'], ['2600:1f18:0::/33', 'eu-west-1']]) })).toThrow(/rule conflict: 2600:1f18::\/33 in "(us-east-1|eu-west-1)"/);
   });
 
   test.each<[string, AwsFeed, string]>([
@@ -75,7 +81,7 @@ describe('compileRanges', () => {
   });
 
   test('names a bad GCP entry', () => {
-    const gcp = parseGcpFeed(JSON.stringify({ syncToken: '1', creationTime: 'now', prefixes: [{ ipv4Prefix: '34.1.208.0/19', scope: 'africa-south1' }] }));
+    const gcp = parseGcpFeed(JSON.stringify({ syncToken: '1785333953849', creationTime: '2026-07-29T07:05:53.849365', prefixes: [{ ipv4Prefix: '34.1.208.0/19', scope: 'africa-south1' }] }));
     expect(() => compileRanges({ aws: feed([['3.4.12.4/32', 'eu-west-1']]), gcp })).toThrow('GCP prefixes[0]: invalid CIDR: "34.1.208.0/19" has host bits set');
   });
 });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { TABLE_FORMAT_VERSION } from '../../../layers/net/codec';
 import { checkPointer, describeTable, parsePointer, readableFormat, sha256Hex, tableKey } from '../../../layers/ranges/pointer';
 
-const good = describeTable({
+const describeInput = {
   key: `ranges/${'a'.repeat(64)}.bin`,
   sha256: 'a'.repeat(64),
   bytes: 160_000,
@@ -10,9 +10,18 @@ const good = describeTable({
   counts: { aws: { v4: 10544, v6: 5880 }, gcp: { v4: 999, v6: 48 }, overlay: 0, entries: 11809 },
   publishedAt: new Date('2026-11-27T12:00:00Z'),
   forced: false,
-});
+};
+const good = describeTable(describeInput);
 
 describe('the pointer object', () => {
+  test('a successor is one generation on and remembers what it replaced; one written before generations reads as generation 0', () => {
+    const next = describeTable({ ...describeInput, key: `ranges/${'b'.repeat(64)}.bin`, sha256: 'b'.repeat(64), replacing: good });
+    expect(next).toMatchObject({ generation: 2, previous: { key: good.key, sha256: good.sha256, generation: 1, syncToken: '1785313625', gcpSyncToken: '1785333953849' } });
+    const legacy: Record<string, unknown> = { ...good };
+    for (const field of ['generation', 'coverage', 'previous', 'rolledBackFrom']) delete legacy[field];
+    expect(parsePointer(JSON.stringify(legacy))).toEqual({ ...good, generation: 0 });
+  });
+
   test('describes a table: key, checksum, size, both feeds\' versions, counts, when', () => {
     expect(good).toEqual({
       format: 1,
@@ -26,6 +35,10 @@ describe('the pointer object', () => {
       counts: { aws: { v4: 10544, v6: 5880 }, gcp: { v4: 999, v6: 48 }, overlay: 0, entries: 11809 },
       publishedAt: '2026-11-27T12:00:00.000Z',
       forced: false,
+      generation: 1,
+      coverage: null,
+      previous: null,
+      rolledBackFrom: [],
     });
     expect(parsePointer(JSON.stringify(good))).toEqual(good);
     expect(readableFormat(good)).toBe(true);
@@ -38,6 +51,10 @@ describe('the pointer object', () => {
     ['an upper-case checksum', { ...good, sha256: 'A'.repeat(64) }, 'sha256:'],
     ['a short checksum', { ...good, sha256: 'a'.repeat(63) }, 'sha256:'],
     ['a negative size', { ...good, bytes: -1 }, 'bytes:'],
+    ['a negative generation', { ...good, generation: -1 }, 'generation:'],
+    ['a fractional generation', { ...good, generation: 1.5 }, 'generation:'],
+    ['a previous table without a checksum', { ...good, previous: { key: good.key, generation: 1, syncToken: '1', gcpSyncToken: null } }, 'previous:'],
+    ['a rolled-back record without a key', { ...good, rolledBackFrom: [{ syncToken: '1', gcpSyncToken: null, at: '2026-11-27T12:00:00Z' }] }, 'rolledBackFrom:'],
     ['a size of 1 GB', { ...good, bytes: 2 ** 30 }, 'bytes:'],
     ['a numeric syncToken', { ...good, syncToken: 1785313625 }, 'syncToken:'],
     ['a GCP part without a token', { ...good, gcp: { creationTime: 'x' } }, 'gcp:'],

@@ -131,15 +131,84 @@ describe('the edge range refresher', () => {
   test.each([
     ['the same version as its own', older, older],
     ['an older version than its own (a newer table is never replaced by an older one)', newer, older],
-  ])('keeps its table when the bucket holds %s, and does not download it', async (_name, initial, published) => {
-    publish(published);
+  ])('given a pointer written before generations, keeps its table when the bucket holds %s, and does not download it', async (_name, initial, published) => {
+    publish(published, undefined, { generation: undefined });
     const r = createRangeRefresher({ ...baseOptions(), initial: loadTable(initial.bytes) });
     const before = r.table();
     await r.beforeRequest();
     await r.idle();
     expect(r.table()).toBe(before);
     expect(seen.map((s) => s.key)).toEqual(['ranges/current.json']);
-    expect(r.status()).toMatchObject({ source: 'embedded', swaps: 0, failures: 0 });
+    expect(r.status()).toMatchObject({ source: 'embedded', generation: 0, swaps: 0, failures: 0 });
+  });
+
+  test('takes whatever is published over its embedded table, older feed tokens included: the pointer decides', async () => {
+    publish(older, undefined, { generation: 1 });
+    const r = createRangeRefresher({ ...baseOptions(), initial: loadTable(newer.bytes) });
+    expect(r.table().classify(ADDED)).toMatchObject({ cloud: 'aws' });
+    await r.beforeRequest();
+    await r.idle();
+    expect(r.table().classify(ADDED)).toBeNull();
+    expect(r.status()).toMatchObject({ source: tableKey('ranges/current.json', sha(older.bytes)), generation: 1, version: { aws: AWS_TOKEN }, swaps: 1 });
+  });
+
+  test('a warm instance takes a rollback (a higher generation, older feed tokens) at its next refresh', async () => {
+    publish(newer, undefined, { generation: 4 });
+    const r = refresher();
+    await r.beforeRequest();
+    await r.idle();
+    expect(r.status()).toMatchObject({ generation: 4, version: { aws: AWS_LATER_TOKEN } });
+
+    publish(older, undefined, { generation: 5 });
+    clock += 300_000;
+    await r.beforeRequest();
+    await r.idle();
+    expect(r.table().classify(ADDED)).toBeNull();
+    expect(r.status()).toMatchObject({ source: tableKey('ranges/current.json', sha(older.bytes)), generation: 5, version: { aws: AWS_TOKEN }, swaps: 2, failures: 0 });
+    expect(logs[logs.length - 1]).toMatchObject({ outcome: 'swapped', generation: 5, previousGeneration: 4, syncToken: AWS_TOKEN, previousSyncToken: AWS_LATER_TOKEN });
+  });
+
+  test('refuses a pointer of a lower generation than its table\'s (an old pointer put back by hand), and keeps its table', async () => {
+    publish(newer, undefined, { generation: 4 });
+    const r = refresher();
+    await r.beforeRequest();
+    await r.idle();
+    const before = r.table();
+    publish(older, undefined, { generation: 3 });
+    clock += 300_000;
+    await r.beforeRequest();
+    await r.idle();
+    expect(r.table()).toBe(before);
+    expect(r.status()).toMatchObject({ generation: 4, version: { aws: AWS_LATER_TOKEN }, failures: 1, lastError: expect.stringContaining('has generation 3, lower than the current table\'s 4') });
+    // The table behind the refused pointer was never downloaded.
+    expect(seen.filter((s) => s.key === tableKey('ranges/current.json', sha(older.bytes)))).toHaveLength(0);
+  });
+
+  test('keeps its table for a pointer of the same generation, without downloading anything', async () => {
+    publish(newer, undefined, { generation: 4 });
+    const r = refresher();
+    await r.beforeRequest();
+    await r.idle();
+    publish(older, undefined, { generation: 4 });
+    clock += 300_000;
+    await r.beforeRequest();
+    await r.idle();
+    expect(r.status()).toMatchObject({ generation: 4, version: { aws: AWS_LATER_TOKEN }, swaps: 1, failures: 0 });
+    expect(seen.map((s) => s.key)).toEqual(['ranges/current.json', tableKey('ranges/current.json', sha(newer.bytes)), 'ranges/current.json']);
+  });
+
+  test('never takes a rollback whose table does not match its checksum, however high its generation', async () => {
+    publish(newer, undefined, { generation: 4 });
+    const r = refresher();
+    await r.beforeRequest();
+    await r.idle();
+    const before = r.table();
+    publish(older, (b) => Buffer.concat([b.subarray(0, 1000), Buffer.from([b[1000]! ^ 1]), b.subarray(1001)]), { generation: 99 });
+    clock += 300_000;
+    await r.beforeRequest();
+    await r.idle();
+    expect(r.table()).toBe(before);
+    expect(r.status()).toMatchObject({ generation: 4, failures: 1, lastError: expect.stringContaining('has SHA-256') });
   });
 
   test.each<[string, () => void, string]>([

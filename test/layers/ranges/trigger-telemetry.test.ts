@@ -23,14 +23,15 @@ describe('triggerOf', () => {
 });
 
 describe('updateMetrics', () => {
-  const published = { syncToken: '2', tableAgeSeconds: 3600 };
-  test('a publication: one RangesPublished, unknown regions, compile time, table age', () => {
+  const published = { syncToken: '2', tableAgeSeconds: 3600, tablePublishedAgeSeconds: -120, generation: 3 };
+  test('a publication: one RangesPublished, unknown regions, compile time, both table ages (a future one below zero, not clamped)', () => {
     const result = { ...published, outcome: 'published', unknownRegions: ['xx-mars-1'], compileMs: 80 } as unknown as UpdateResult;
     expect(updateMetrics(result)).toEqual([
       { name: 'RangesPublished', unit: 'Count', value: 1 },
       { name: 'RangesUnknownRegions', unit: 'Count', value: 1 },
       { name: 'RangesCompileTime', unit: 'Milliseconds', value: 80 },
       { name: 'TableAgeSeconds', unit: 'Seconds', value: 3600 },
+      { name: 'TablePublishedAgeSeconds', unit: 'Seconds', value: -120 },
     ]);
   });
 
@@ -40,11 +41,12 @@ describe('updateMetrics', () => {
       { name: 'RangesRefused', unit: 'Count', value: 1 },
       { name: 'RangesRefused', unit: 'Count', value: 1, dimensions: { reason: 'shrink' } },
       { name: 'TableAgeSeconds', unit: 'Seconds', value: 3600 },
+      { name: 'TablePublishedAgeSeconds', unit: 'Seconds', value: -120 },
     ]);
   });
 
   test('a failure before anything is known: no table age', () => {
-    const result: UpdateResult = { syncToken: null, tableAgeSeconds: null, outcome: 'failed', reason: 'fetch', message: 'HTTP 503' };
+    const result: UpdateResult = { syncToken: null, tableAgeSeconds: null, tablePublishedAgeSeconds: null, generation: null, outcome: 'failed', reason: 'fetch', message: 'HTTP 503' };
     expect(updateMetrics(result)).toEqual([
       { name: 'RangesFailed', unit: 'Count', value: 1 },
       { name: 'RangesFailed', unit: 'Count', value: 1, dimensions: { reason: 'fetch' } },

@@ -17,8 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGzip } from 'node:zlib';
 import { CLOUDFRONT_LOG_FIELDS, logHeader } from '../layers/costs/access-log';
-import { CLIENTS, COST_AWS_FEED, COST_GCP_FEED } from '../test/support/cost-logs';
-import { TEST_CONFIG } from '../test/support/configs';
+import { CLIENTS, COST_STAGE_CONFIG } from '../test/support/cost-logs';
 import { record } from './results';
 
 const argLines = process.argv.indexOf('--lines');
@@ -120,13 +119,11 @@ async function run(dir: string, lines: number) {
   const t0 = Date.now();
   const g = await generate(dir, lines);
   const generateSeconds = (Date.now() - t0) / 1000;
-  const files = { config: join(dir, 'test.json'), aws: join(dir, 'aws.json'), gcp: join(dir, 'gcp.json') };
-  writeFileSync(files.config, JSON.stringify(TEST_CONFIG));
-  writeFileSync(files.aws, JSON.stringify(COST_AWS_FEED));
-  writeFileSync(files.gcp, JSON.stringify(COST_GCP_FEED));
+  const config = join(dir, 'test.json');
+  writeFileSync(config, JSON.stringify(COST_STAGE_CONFIG));
   // The baseline: the same gzipped file, decompressed and its sc-bytes summed.
   const awk = timed('sh', ['-c', `zcat '${g.log}' | awk -F'\\t' '!/^#/ { s += $4 } END { printf "%.0f\\n", s }'`]);
-  const report = timed(process.execPath, [BIN, 'cost-report', '--config', files.config, '--aws', files.aws, '--gcp', files.gcp, '--sizes', g.sizes, '--json', g.log]);
+  const report = timed(process.execPath, [BIN, 'cost-report', '--config', config, '--sizes', g.sizes, '--json', g.log]);
   const parsed = JSON.parse(report.stdout) as { input: { records: number }; paths: Record<string, { edgeBytes: number }>; sizes: { unknown: { downloads: number; distinct: number } } };
   const edgeBytes = Object.values(parsed.paths).reduce((s, p) => s + p.edgeBytes, 0);
   // Both read the same bytes: the check that they did.

@@ -10,12 +10,11 @@ import { GB } from '../../layers/costs/prices';
 import type { CostReport } from '../../layers/costs/report';
 import { formatS3LogLine } from '../../layers/costs/s3-access-log';
 import { runCli } from '../support/cli';
-import { TEST_CONFIG, testConfig } from '../support/configs';
-import { CLIENTS, COST_AWS_FEED, COST_GCP_FEED, digestOf, logText, redirects } from '../support/cost-logs';
+import { CLIENTS, costConfig, COST_STAGE_CONFIG, digestOf, logText, redirects } from '../support/cost-logs';
 
 const BIG = digestOf('big');
 const DAY0 = new Date('2026-11-01T00:00:00Z');
-const buckets = testConfig().edge.buckets;
+const buckets = costConfig().edge.buckets;
 let dir: string;
 let base: string[];
 let log: string;
@@ -28,7 +27,7 @@ beforeAll(() => {
     return path;
   };
   log = file('cf.log', logText([...redirects(CLIENTS.euWest, BIG, 4, DAY0, 1), ...redirects(CLIENTS.apSouth, BIG, 2, DAY0, 1)]));
-  base = ['--config', file('test.json', JSON.stringify(TEST_CONFIG)), '--aws', file('aws.json', JSON.stringify(COST_AWS_FEED)), '--gcp', file('gcp.json', JSON.stringify(COST_GCP_FEED)), '--sizes', file('sizes.json', JSON.stringify({ [BIG]: GB }))];
+  base = ['--config', file('test.json', JSON.stringify(COST_STAGE_CONFIG)), '--sizes', file('sizes.json', JSON.stringify({ [BIG]: GB }))];
   const s3 = (bucket: string, remoteIp: string, bytesSent: number, hour: number) =>
     formatS3LogLine({ bucket, timestamp: new Date(DAY0.getTime() + hour * 3_600_000), remoteIp, operation: 'REST.GET.OBJECT', key: `containers/images/${BIG}`, status: bytesSent < GB ? 206 : 200, bytesSent, objectSize: GB, userAgent: 'containerd/1.7.24' });
   // Four eu-west-1 downloads, one of them cut short; ap-south-1's two from ap-southeast-1, one a range.
@@ -52,7 +51,7 @@ test('--s3-logs: the bytes the buckets sent replace the blob sizes', () => {
 
 test('--html without a catalogue size: the page says why there is no ranking', () => {
   const html = join(dir, 'no-plan.html');
-  const result = runCli(['cost-report', '--config', base[1]!, '--aws', base[3]!, '--gcp', base[5]!, '--html', html, log]);
+  const result = runCli(['cost-report', '--config', base[1]!, '--html', html, log]);
   expect(result.status).toBe(0);
   expect(readFileSync(html, 'utf8')).toContain("No ranking: the catalogue&#39;s size is unknown: give --catalog-bytes N, or blob sizes with --sizes FILE or --bucket B.");
 });

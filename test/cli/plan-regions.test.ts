@@ -9,8 +9,7 @@ import { join } from 'node:path';
 import type { Plan } from '../../layers/costs/plan';
 import { GB } from '../../layers/costs/prices';
 import { runCli } from '../support/cli';
-import { TEST_CONFIG } from '../support/configs';
-import { CLIENTS, COST_AWS_FEED, COST_GCP_FEED, digestOf, logText, redirects } from '../support/cost-logs';
+import { CLIENTS, COST_STAGE_CONFIG, digestOf, logText, redirects } from '../support/cost-logs';
 
 const BIG = digestOf('big');
 const SMALL = digestOf('small');
@@ -27,7 +26,7 @@ beforeAll(() => {
     return path;
   };
   log = file('cf.log', logText([...redirects(CLIENTS.apSouth, BIG, 300, DAY0, 3), ...redirects(CLIENTS.saEast, SMALL, 3, DAY0, 3), ...redirects(CLIENTS.euWest, BIG, 30, DAY0, 3), ...redirects(CLIENTS.gcp, BIG, 30, DAY0, 3)]));
-  base = ['--config', file('test.json', JSON.stringify(TEST_CONFIG)), '--aws', file('aws.json', JSON.stringify(COST_AWS_FEED)), '--gcp', file('gcp.json', JSON.stringify(COST_GCP_FEED))];
+  base = ['--config', file('test.json', JSON.stringify(COST_STAGE_CONFIG))];
   // `aws s3 ls` output: the sizes, and (from its dates) how fast the catalogue grows.
   file('sizes.txt', `2026-01-01 00:00:00 ${GB} containers/images/${BIG}\n2026-10-15 00:00:00 ${10 * 1024 ** 2} containers/images/${SMALL}\n`);
 });

@@ -14,8 +14,7 @@ import { GB } from '../../layers/costs/prices';
 import { type CostReport, formatBytes, formatMoney, PATH_LABELS } from '../../layers/costs/report';
 import { requireTool } from '../../local/processes';
 import { runCli } from '../support/cli';
-import { TEST_CONFIG } from '../support/configs';
-import { blobUri, CLIENTS, COST_AWS_FEED, COST_GCP_FEED, digestOf, type LogLineSpec, logText, redirects } from '../support/cost-logs';
+import { blobUri, CLIENTS, COST_STAGE_CONFIG, digestOf, type LogLineSpec, logText, redirects } from '../support/cost-logs';
 import { countColour, decodePng } from '../support/png';
 
 const BIG = digestOf('big');
@@ -50,9 +49,7 @@ beforeAll(() => {
   };
   const log = file('cf.log', logText(lines));
   args = [
-    '--config', file('test.json', JSON.stringify(TEST_CONFIG)),
-    '--aws', file('aws.json', JSON.stringify(COST_AWS_FEED)),
-    '--gcp', file('gcp.json', JSON.stringify(COST_GCP_FEED)),
+    '--config', file('test.json', JSON.stringify(COST_STAGE_CONFIG)),
     '--sizes', file('sizes.json', JSON.stringify({ [BIG]: GB, [SMALL]: 50 * 1024 ** 2 })),
     '--catalog-bytes', String(500 * GB),
     log,

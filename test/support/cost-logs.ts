@@ -1,35 +1,51 @@
 /**
  * Generated CloudFront standard logs with a known answer, for the cost-report and plan-regions tests
- * and the bench: a small range feed in which each documentation prefix is one place, and log lines
+ * and the bench: clients placed by the stage configuration's range overlay (as the local stack places
+ * 127.0.x addresses), so the CLI compiles the real feed snapshots under the real feed rules, and log lines
  * written the way CloudFront writes them (layers/costs/access-log.ts formats them, as the emulator does).
  *
- * Stage: the test configuration (test/support/configs.ts): buckets in us-east-1 (primary), eu-west-1 and
- * ap-southeast-1.
+ * Stage: the test configuration (test/support/configs.ts) with that overlay: buckets in us-east-1
+ * (primary), eu-west-1 and ap-southeast-1.
  */
 import { createHash } from 'node:crypto';
+import type { ResolvedConfig } from '../../layers/config/schema';
 import { formatLogLine, logHeader } from '../../layers/costs/access-log';
-import type { AwsFeed, GcpFeed } from '../../layers/ranges/feeds';
+import { createRouter, type Router } from '../../layers/costs/attribute';
+import { loadTable } from '../../layers/net/load';
+import { compileStageRanges } from '../../tools/build';
+import { TEST_CONFIG, testConfig } from './configs';
 
-const aws = (ip_prefix: string, region: string) => ({ ip_prefix, region, service: 'EC2' });
+/** One /24 per place. */
+export const COST_OVERLAY = [
+  { cidr: '127.0.11.0/24', cloud: 'aws', region: 'us-east-1' },
+  { cidr: '127.0.12.0/24', cloud: 'aws', region: 'eu-west-1' },
+  { cidr: '127.0.13.0/24', cloud: 'aws', region: 'ap-south-1' },
+  { cidr: '127.0.14.0/24', cloud: 'aws', region: 'sa-east-1' },
+  { cidr: '127.0.15.0/24', cloud: 'aws', region: 'ap-southeast-1' },
+  { cidr: '127.0.16.0/24', cloud: 'aws', region: 'GLOBAL' },
+  { cidr: '127.0.17.0/24', cloud: 'gcp', region: 'us-central1' },
+] as const;
 
-export const COST_AWS_FEED = {
-  syncToken: '1764201600',
-  createDate: '2026-11-27-00-00-00',
-  prefixes: [aws('192.0.2.0/26', 'us-east-1'), aws('192.0.2.64/26', 'eu-west-1'), aws('192.0.2.128/26', 'ap-south-1'), aws('192.0.2.192/26', 'sa-east-1'), aws('198.51.100.0/26', 'ap-southeast-1'), aws('198.51.100.64/26', 'GLOBAL')],
-  ipv6_prefixes: [{ ipv6_prefix: '2001:db8:1::/48', region: 'eu-west-1', service: 'EC2' }],
-} as unknown as AwsFeed;
-export const COST_GCP_FEED = { syncToken: '1', creationTime: '2026-11-27T00:00:00', prefixes: [{ ipv4Prefix: '203.0.113.0/24', scope: 'us-central1' }] } as unknown as GcpFeed;
+/** The stage configuration file the CLI tests write (`--config`). */
+export const COST_STAGE_CONFIG = { ...TEST_CONFIG, ranges: { overlay: COST_OVERLAY } };
+
+export const costConfig = (): ResolvedConfig => testConfig({ ranges: { overlay: COST_OVERLAY } });
+
+/** The router the CLI builds for that configuration (the data/ snapshots and the overlay). */
+export function costRouter(config: ResolvedConfig = costConfig()): Router {
+  return createRouter(config.edge, loadTable(compileStageRanges(config).bytes).table);
+}
 
 /** One client address per place. */
 export const CLIENTS = {
-  usEast: '192.0.2.10',
-  euWest: '192.0.2.70',
-  apSouth: '192.0.2.130', // no bucket: ap-southeast-1 is nearest
-  saEast: '192.0.2.200', // no bucket
-  apSoutheast: '198.51.100.10',
-  cloudfront: '198.51.100.70', // GLOBAL: CloudFront's own addresses
-  gcp: '203.0.113.5',
-  internet: '8.8.8.8',
+  usEast: '127.0.11.10',
+  euWest: '127.0.12.10',
+  apSouth: '127.0.13.10', // no bucket: ap-southeast-1 is nearest
+  saEast: '127.0.14.10', // no bucket
+  apSoutheast: '127.0.15.10',
+  cloudfront: '127.0.16.10', // GLOBAL: CloudFront's own addresses
+  gcp: '127.0.17.10',
+  internet: '127.0.0.1', // in no range
 } as const;
 
 export const digestOf = (seed: string) => `sha256:${createHash('sha256').update(seed).digest('hex')}`;

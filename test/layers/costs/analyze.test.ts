@@ -4,7 +4,6 @@
  * day is a day. The distinct counter is checked against exact counts.
  */
 import { analyzeLogs } from '../../../layers/costs/analyze';
-import { createRouter } from '../../../layers/costs/attribute';
 import { DistinctCounter } from '../../../layers/costs/distinct';
 import type { LogInput } from '../../../layers/costs/log-files';
 import { DEFAULT_PRICES, GB } from '../../../layers/costs/prices';
@@ -12,12 +11,9 @@ import { buildReport } from '../../../layers/costs/report';
 import { MAX_OBJECT_BYTES } from '../../../layers/costs/s3-access-log';
 import { sizesOf } from '../../../layers/costs/sizes';
 import { MAX_DAYS } from '../../../layers/costs/usage';
-import { loadTable } from '../../../layers/net/load';
-import { compileRanges } from '../../../layers/ranges/compile';
-import { testConfig } from '../../support/configs';
-import { blobUri, CLIENTS, COST_AWS_FEED, COST_GCP_FEED, digestOf, type LogLineSpec, logText, redirects } from '../../support/cost-logs';
+import { blobUri, CLIENTS, costRouter, digestOf, type LogLineSpec, logText, redirects } from '../../support/cost-logs';
 
-const router = createRouter(testConfig().edge, loadTable(compileRanges({ aws: COST_AWS_FEED, gcp: COST_GCP_FEED }).bytes).table);
+const router = costRouter();
 const input = (text: string): LogInput => ({ name: 'cf.log', open: async function* () { yield Buffer.from(text); } });
 const BIG = digestOf('big');
 const DAY0 = new Date('2026-11-01T00:00:00Z');

@@ -4,17 +4,14 @@
  * used, and the ranking or the reason there is none.
  */
 import { analyzeLogs } from '../../../layers/costs/analyze';
-import { createRouter } from '../../../layers/costs/attribute';
 import { renderHtmlReport } from '../../../layers/costs/html';
 import type { LogInput } from '../../../layers/costs/log-files';
 import { DEFAULT_PRICES, GB } from '../../../layers/costs/prices';
 import { buildReport } from '../../../layers/costs/report';
 import { sizesOf } from '../../../layers/costs/sizes';
 import { escapeXml, horizontalBars, niceByteStep, niceStep, verticalBars } from '../../../layers/costs/svg';
-import { loadTable } from '../../../layers/net/load';
-import { compileRanges } from '../../../layers/ranges/compile';
 import { testConfig } from '../../support/configs';
-import { CLIENTS, COST_AWS_FEED, COST_GCP_FEED, digestOf, logText, redirects } from '../../support/cost-logs';
+import { CLIENTS, COST_OVERLAY, costRouter, digestOf, logText, redirects } from '../../support/cost-logs';
 
 test.each([
   [7, 2],
@@ -39,7 +36,7 @@ test('labels are escaped', () => {
 });
 
 test('the CDN path appears only when the policy sent clients there; a missing ranking says why', async () => {
-  const router = (override = {}) => createRouter(testConfig(override).edge, loadTable(compileRanges({ aws: COST_AWS_FEED, gcp: COST_GCP_FEED }).bytes).table);
+  const router = (override: Record<string, unknown> = {}) => costRouter(testConfig({ ...override, ranges: { overlay: COST_OVERLAY } }));
   const text = logText(redirects(CLIENTS.internet, digestOf('big'), 3, new Date('2026-11-01T00:00:00Z'), 1));
   const input: LogInput = { name: 'cf.log', open: async function* () { yield Buffer.from(text); } };
   const page = async (override = {}) => {

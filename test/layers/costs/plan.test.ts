@@ -4,18 +4,14 @@
  * eu-west-1 pulls from its own bucket, and clients outside AWS pull too (never candidates).
  */
 import { analyzeLogs } from '../../../layers/costs/analyze';
-import { createRouter } from '../../../layers/costs/attribute';
 import type { LogInput } from '../../../layers/costs/log-files';
 import { MONTH_SECONDS, PlanError, planRegions, RegionTally } from '../../../layers/costs/plan';
 import { DEFAULT_PRICES, GB, resolvePrices } from '../../../layers/costs/prices';
 import { NO_SIZES, type SizeLookup, sizesOf } from '../../../layers/costs/sizes';
-import { loadTable } from '../../../layers/net/load';
-import { compileRanges } from '../../../layers/ranges/compile';
-import { testConfig } from '../../support/configs';
-import { CLIENTS, COST_AWS_FEED, COST_GCP_FEED, digestOf, type LogLineSpec, logText, redirects } from '../../support/cost-logs';
+import { CLIENTS, costConfig, costRouter, digestOf, type LogLineSpec, logText, redirects } from '../../support/cost-logs';
 
-const config = testConfig();
-const router = createRouter(config.edge, loadTable(compileRanges({ aws: COST_AWS_FEED, gcp: COST_GCP_FEED }).bytes).table);
+const config = costConfig();
+const router = costRouter(config);
 const BIG = digestOf('big'); // 1 GiB
 const SMALL = digestOf('small'); // 10 MiB
 const MiB = 1024 ** 2;

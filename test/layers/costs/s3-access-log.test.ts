@@ -4,23 +4,19 @@
  * CloudFront log's redirected downloads.
  */
 import { analyzeLogs } from '../../../layers/costs/analyze';
-import { createRouter } from '../../../layers/costs/attribute';
 import type { LogInput } from '../../../layers/costs/log-files';
 import { GB } from '../../../layers/costs/prices';
 import { buildReport } from '../../../layers/costs/report';
 import { formatS3LogLine, parseS3LogLine, s3Time, tokenize } from '../../../layers/costs/s3-access-log';
 import { sizesOf } from '../../../layers/costs/sizes';
 import { DEFAULT_PRICES } from '../../../layers/costs/prices';
-import { loadTable } from '../../../layers/net/load';
-import { compileRanges } from '../../../layers/ranges/compile';
-import { testConfig } from '../../support/configs';
-import { CLIENTS, COST_AWS_FEED, COST_GCP_FEED, digestOf, logText, redirects } from '../../support/cost-logs';
+import { CLIENTS, costConfig, costRouter, digestOf, logText, redirects } from '../../support/cost-logs';
 
 // AWS's own example line (https://docs.aws.amazon.com/AmazonS3/latest/userguide/LogFormat.html).
 const AWS_EXAMPLE =
   '79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be awsexamplebucket1 [06/Feb/2019:00:00:38 +0000] 192.0.2.3 79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be 3E57427F3EXAMPLE REST.GET.VERSIONING - "GET /awsexamplebucket1?versioning HTTP/1.1" 200 - 113 - 7 - "-" "S3Console/0.4" - s9lzHYrFp76ZVxRcpX9+5cjAnEH2ROuNkd2BHfIa6UkFVdtjf5mKR3/eTPFvsiP/XV/VLi31234= SigV4 ECDHE-RSA-AES128-GCM-SHA256 AuthHeader awsexamplebucket1.s3.us-west-1.amazonaws.com TLSV1.2 arn:aws:s3:us-west-1:123456789012:accesspoint/example-AP Yes';
 
-const config = testConfig();
+const config = costConfig();
 const BIG = digestOf('big');
 const KEY = `containers/images/${BIG}`;
 const line = (over: Partial<Parameters<typeof formatS3LogLine>[0]> = {}) =>
@@ -69,7 +65,7 @@ describe('reading a line', () => {
 });
 
 describe('measured downloads', () => {
-  const router = createRouter(config.edge, loadTable(compileRanges({ aws: COST_AWS_FEED, gcp: COST_GCP_FEED }).bytes).table);
+  const router = costRouter(config);
   const input = (name: string, text: string): LogInput => ({ name, open: async function* () { yield Buffer.from(text); } });
   const DAY0 = new Date('2026-11-01T00:00:00Z');
   const eu = config.edge.buckets['eu-west-1']!;

@@ -12,10 +12,10 @@
  *   2,000 and 20,000 blobs, which should be about the same: the listings are merged as streams, never held
  *   whole (against a stand-in S3 that generates its listings, bench/support/catalogue-s3.ts).
  *
- * Reading the back-fill ratio: reconcile verifies each blob before copying it, one source HEAD per blob
- * (shared by every target); `aws s3 sync` sends one CopyObject per blob and target and verifies nothing.
- * moto spends about as long on a HEAD as on a copy, so one target costs us about two requests to its one;
- * the more targets, the smaller that share (and each sync run lists the source again and starts a process).
+ * Reading the back-fill ratio: moto answers one request at a time, so request count is the time. Both
+ * send one CopyObject per blob and target: reconcile verifies the copy by the SHA-256 S3 returns for it
+ * (no source HEAD), `aws s3 sync` verifies nothing. With two targets reconcile lists the source once, the
+ * CLI once per target (and starts a process per target); with one, the two make the same requests.
  *
  *   npx tsx bench/replication.ts
  */
@@ -211,7 +211,7 @@ async function main() {
             objects: small.length,
             backfill: {
               targets: 2,
-              ours: row('registry-edge reconcile --targets eu,ap --concurrency 16 (one source HEAD per blob for both)', oursBackfill.seconds, small.length, 'objectsPerSecond'),
+              ours: row('registry-edge reconcile --targets eu,ap --concurrency 16 (one CopyObject per blob and target, the copy verified)', oursBackfill.seconds, small.length, 'objectsPerSecond'),
               baseline: row('aws s3 sync, once per target', theirsBackfill, small.length, 'objectsPerSecond'),
               ratio: round(theirsBackfill / oursBackfill.seconds),
             },

@@ -7,13 +7,16 @@
  * A pair is settled by the listings alone when the target lists the key with the source's size and ETag;
  * anything else goes to the replicator: a key the target lacks is copied without asking the target again,
  * one it holds differently (other size, or another ETag, e.g. our multipart copies, whose ETag depends on
- * the part size) is HEADed and decided on. Reconcile never deletes.
+ * the part size) is HEADed and decided on. Reconcile deletes nothing but a copy it just made that failed its check.
  *
  * Memory does not grow with the catalogue: S3 lists keys in UTF-8 binary order, so the listings are merged
  * as streams (merge.ts), a page or two of each held at a time, and blobs go to the replicator as the merge
  * reaches them, at most `concurrency` at once; while all are busy the merge (and so the listing) waits.
- * Each blob is one replicator call for every target that needs it: one source HEAD (whose checksum is
- * what the blob is verified against) serves all of them.
+ * Each blob is one replicator call for every target that needs it. When every such target lacks the key
+ * (the back-fill), that call is one CopyObject per target and nothing else, as `aws s3 sync` makes: the
+ * copies are verified by the SHA-256 S3 computes for them, not the source by a HEAD, and a copy that does
+ * not match its digest is deleted at once and its source quarantined (replicate.ts, `copyAsListed`, says
+ * why its moment in the target is acceptable). Otherwise one source HEAD serves all of them.
  */
 import { digestFromBlobKey } from '../s3/digest';
 import { createLimiter } from '../s3/limit';
@@ -119,11 +122,11 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
   let deferred = 0;
   let quarantinedBlobs = 0;
   const pool = createWorkPool(options.concurrency);
-  const work = async (key: string, needed: Bucket[], absentFrom: Set<string>) => {
+  const work = async (entry: ListedObject, needed: Bucket[], absentFrom: Set<string>) => {
     if (options.deadline !== undefined && now() >= options.deadline) {
       deferred += needed.length;
     } else {
-      const report = await replicator.replicate(key, needed, { absentFrom });
+      const report = await replicator.replicate(entry.key, needed, { absentFrom, listed: { size: entry.size, etag: entry.etag } });
       addReport(tally, report);
       if (report.quarantined) quarantinedBlobs++;
     }
@@ -133,7 +136,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
   try {
     for await (const row of mergeListings(listingOf(source), targets.map(listingOf))) {
       const entry = row.source;
-      // Keys only the targets list: reconcile never deletes, so there is nothing to do.
+      // Keys only the targets list: reconcile does not propagate deletes, so there is nothing to do.
       if (!entry) continue;
       if (digestFromBlobKey(blobPrefix, entry.key) === undefined) {
         ignored++;
@@ -150,7 +153,7 @@ export async function reconcile(options: ReconcileOptions): Promise<ReconcileSum
       pairsToCheck += needed.length;
       const absentFrom = new Set(targets.filter((_, i) => row.targets[i] === undefined).map((t) => t.bucket));
       // Waits for a free slot: while every slot is busy, the merge and the listings behind it wait too.
-      await pool.start(() => work(entry.key, needed, absentFrom));
+      await pool.start(() => work(entry, needed, absentFrom));
     }
   } catch (error) {
     // The copies already started finish (and are logged) before the listing's error is reported.

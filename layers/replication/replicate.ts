@@ -10,12 +10,18 @@
  *                              match    → server-side copy, marked with the verified digest
  *
  * Each target's outcome is independent: one failing region does not stop the others.
+ *
+ * Reconcile's back-fill (targets a listing just showed without the key, `hints.listed`) takes a shorter
+ * path, one request per blob and target as `aws s3 sync` makes: no source HEAD, no download. It verifies the
+ * copy, not the source: CopyObject pinned to the listed ETag returns the SHA-256 S3 computed over the bytes
+ * it wrote; a copy that does not hash to the key's digest is deleted at once (If-Match its own ETag) and
+ * the source quarantined as above. See `copyAsListed` for why that brief presence is acceptable.
  */
-import { type CopySettings, copyObject } from '../s3/copy';
+import { type CopySettings, copyListedObject, copyObject, type ListedCopyResult, MAX_SINGLE_COPY_BYTES } from '../s3/copy';
 import { type DigestCheck, digestFromBlobKey, fullObjectSha256, parseBlobDigest, verifyDigest } from '../s3/digest';
 import type { Limiter } from '../s3/limit';
 import { createLimiter } from '../s3/limit';
-import { addObjectTags, deleteObject, headObject, isNotFound, type ObjectInfo } from '../s3/objects';
+import { addObjectTags, deleteObject, headObject, isNotFound, isPreconditionFailed, type ObjectInfo } from '../s3/objects';
 import type { S3Client } from '../s3/client';
 
 /** User metadata on every copy we make: the digest the source was verified against. */
@@ -100,6 +106,16 @@ export interface ReplicateHints {
   /** Target buckets a listing just showed without the key: their HEAD is skipped. Should the key have
    * appeared since, the copy overwrites it with the same verified bytes, which is harmless. */
   absentFrom?: ReadonlySet<string>;
+  /** The source as that listing showed it. When every target is in `absentFrom`, the blob fits one
+   * CopyObject and its digest is a SHA-256, the copies are verified instead of the source (no HEAD). */
+  listed?: { size: number; etag: string };
+}
+
+/** A base64 checksum as hex, when it is a whole SHA-256 (32 bytes). */
+function sha256Hex(base64: string | undefined): string | undefined {
+  if (!base64) return undefined;
+  const bytes = Buffer.from(base64, 'base64');
+  return bytes.length === 32 ? bytes.toString('hex') : undefined;
 }
 
 export interface Replicator {
@@ -140,12 +156,41 @@ export function createReplicator(options: ReplicatorOptions): Replicator {
     return { key, digest, quarantined: false, targets: reports };
   }
 
+  /** Tags a source whose content does not match its key; untagged, the quarantine is not finished. */
+  async function quarantine(report: ObjectReport, check: DigestCheck, message: string): Promise<void> {
+    report.quarantined = true;
+    report.verification = check;
+    const detail = { key: report.key, bucket: source.bucket, expected: check.expected, actual: check.actual, method: check.method, size: check.size, dryRun };
+    log.error(message, detail);
+    if (dryRun) return;
+    try {
+      await limit(() => addObjectTags(source.client, source.bucket, report.key, { [QUARANTINE_TAG.key]: QUARANTINE_TAG.value }));
+    } catch (error) {
+      // Fail these targets so that a retry tags it.
+      log.error('could not tag the quarantined source', { key: report.key, error: describe(error) });
+      for (const r of report.targets) if (r.outcome.status === 'quarantined') r.outcome = { status: 'failed', error: `quarantine tag: ${describe(error)}` };
+    }
+  }
+
   async function replicate(key: string, targets: Bucket[] = options.targets, hints: ReplicateHints = {}): Promise<ObjectReport> {
     const digest = digestFromBlobKey(blobPrefix, key);
     if (digest === undefined) {
       log.debug('not a blob key: ignored', { key });
       return { key, quarantined: false, targets: [] };
     }
+    const { listed, absentFrom } = hints;
+    const copyable =
+      listed !== undefined &&
+      !dryRun &&
+      targets.length > 0 &&
+      targets.every((t) => absentFrom?.has(t.bucket)) &&
+      parseBlobDigest(digest)?.algorithm === 'sha256' &&
+      listed.size <= Math.min(copy.multipartThresholdBytes, MAX_SINGLE_COPY_BYTES);
+    return copyable ? copyAsListed(key, digest, targets, listed) : replicateVerified(key, digest, targets, hints);
+  }
+
+  /** Verify the source once (its HEAD's checksum, else its bytes), then copy to the targets that need it. */
+  async function replicateVerified(key: string, digest: string, targets: Bucket[], hints: ReplicateHints): Promise<ObjectReport> {
     let info: ObjectInfo | undefined;
     try {
       info = await limit(() => headObject(source.client, source.bucket, key));
@@ -207,19 +252,102 @@ export function createReplicator(options: ReplicatorOptions): Replicator {
 
     const reports = await Promise.all(targets.map(one));
     const report: ObjectReport = { key, digest, targets: reports, quarantined: false, ...(check ? { verification: check } : {}) };
-    if (check && !check.ok) {
-      report.quarantined = true;
-      const detail = { key, bucket: source.bucket, expected: check.expected, actual: check.actual, method: check.method, size: check.size, dryRun };
-      log.error('digest mismatch: source quarantined, not copied', detail);
-      if (!dryRun) {
-        try {
-          await limit(() => addObjectTags(source.client, source.bucket, key, { [QUARANTINE_TAG.key]: QUARANTINE_TAG.value }));
-        } catch (error) {
-          // Untagged, the quarantine is not finished: fail these targets so that a retry tags it.
-          log.error('could not tag the quarantined source', { key, error: describe(error) });
-          for (const r of reports) if (r.outcome.status === 'quarantined') r.outcome = { status: 'failed', error: `quarantine tag: ${describe(error)}` };
+    if (check && !check.ok) await quarantine(report, check, 'digest mismatch: source quarantined, not copied');
+    return report;
+  }
+
+  /**
+   * The back-fill of targets that lack the key: one CopyObject each, pinned to the listed ETag, checked by
+   * the SHA-256 S3 computed for the copy; no source HEAD, no download.
+   *
+   * A source whose bytes do not match its key is then present in a target from the end of its CopyObject
+   * to the end of the DeleteObject that follows (one round trip, milliseconds), and never afterwards. That
+   * is accepted, for these reasons:
+   * - no client takes the bytes for the blob: every registry client verifies a blob against its digest,
+   *   and the same bytes are what the primary bucket (CloudFront's origin) serves for that digest anyway;
+   * - the edge's existence check (layers/routing/blob-check.ts) could see the copy only if a HEAD for that
+   *   very digest from that very edge instance, with nothing cached, fell inside those milliseconds. It
+   *   would then believe "there" for routing.verify.cacheSeconds (default an hour) and redirect clients of
+   *   that instance to a key that now answers 404, where they would have gone through CloudFront. The
+   *   blob's pulls fail in both cases until the source is repaired (the primary holds the bad bytes); after
+   *   a repair the replicator copies the good bytes to the same key and the cached answer is right again.
+   *   The only loss is an operator who deletes the bad blob to fall back on the upstream registry: for at
+   *   most cacheSeconds, the clients of an instance that hit the window get a 404 instead. Rare (a
+   *   corrupted source is already an alarm) times rare (a request in a window of milliseconds), bounded.
+   * - the variant that never exposes the bytes (copy to a key outside the blob prefix, check, copy again
+   *   to the real key, delete the first) costs three requests per blob and target instead of one, for
+   *   every blob, to shield against a case that the quarantine alarm reports anyway.
+   * Servers that return no checksum for a copy: the copy itself is verified (HEAD, else its bytes).
+   */
+  async function copyAsListed(key: string, digest: string, targets: Bucket[], listed: { size: number; etag: string }): Promise<ObjectReport> {
+    const expected = parseBlobDigest(digest)!.hex;
+    let check: DigestCheck | undefined;
+    // Targets whose copy found the source replaced since the listing: the verified path reads it afresh.
+    const replaced: Bucket[] = [];
+    // Targets whose CopyObject failed, so that nothing was written there.
+    const notWritten = new Set<string>();
+
+    const one = async (target: Bucket): Promise<TargetReport | undefined> => {
+      const where = { bucket: target.bucket, region: target.region };
+      let copied: ListedCopyResult;
+      try {
+        copied = await limit(() => copyListedObject(target.client, { source: { bucket: source.bucket, key, etag: listed.etag }, target: { bucket: target.bucket, key } }));
+      } catch (error) {
+        if (isNotFound(error)) {
+          log.info('source vanished since it was listed', { key, target: target.bucket });
+          return { ...where, outcome: { status: 'skipped', reason: 'source-missing' } };
+        }
+        if (isPreconditionFailed(error)) {
+          replaced.push(target);
+          return undefined;
+        }
+        log.error('copy failed', { key, target: target.bucket, region: target.region, error: describe(error) });
+        notWritten.add(target.bucket);
+        return { ...where, outcome: { status: 'failed', error: describe(error) } };
+      }
+      let mismatch = false;
+      try {
+        const hex = sha256Hex(copied.checksumSha256);
+        const verdict: DigestCheck | undefined =
+          hex !== undefined
+            ? { ok: hex === expected, expected: digest, actual: `sha256:${hex}`, method: 'copy', size: listed.size }
+            : await limit(() => verifyDigest(target.client, target.bucket, key, digest));
+        if (!verdict) throw new Error(`the copy in ${target.bucket} vanished before it was verified`);
+        if (verdict.ok) {
+          log.info('copied', { key, target: target.bucket, region: target.region, method: 'single', parts: 1, bytes: listed.size, verified: verdict.method });
+          return { ...where, outcome: { status: 'copied', method: 'single', bytes: listed.size } };
+        }
+        check = verdict;
+        mismatch = true;
+      } catch (error) {
+        log.error('could not verify the copy: deleting it', { key, target: target.bucket, error: describe(error) });
+      }
+      // A copy that does not match its digest, or could not be checked, must not stay. If-Match its own
+      // ETag: whatever was written over it since (a verified copy) is left alone.
+      try {
+        await limit(() => deleteObject(target.client, target.bucket, key, copied.etag ? { etag: copied.etag } : {}));
+      } catch (error) {
+        if (!isPreconditionFailed(error) && !isNotFound(error)) {
+          const message = `a copy that is not verified could not be deleted (${describe(error)}): delete s3://${target.bucket}/${key} by hand`;
+          log.error('copy left unverified in the target', { key, target: target.bucket, error: message });
+          return { ...where, outcome: { status: 'failed', error: message } };
         }
       }
+      if (mismatch) return { ...where, outcome: { status: 'quarantined' } };
+      return { ...where, outcome: { status: 'failed', error: 'the copy could not be verified, and was deleted' } };
+    };
+
+    const settled = await Promise.all(targets.map(one));
+    // Still absent as far as anyone knows: the verified path copies without a target HEAD, as reconcile does.
+    const again = replaced.length > 0 ? await replicateVerified(key, digest, replaced, { absentFrom: new Set(replaced.map((t) => t.bucket)) }) : undefined;
+    const redone = new Map(again?.targets.map((r) => [r.bucket, r]));
+    const reports = targets.map((t, i) => settled[i] ?? redone.get(t.bucket)!);
+    const report: ObjectReport = { key, digest, targets: reports, quarantined: again?.quarantined ?? false, ...(again?.verification ? { verification: again.verification } : {}) };
+    if (check && !check.ok) {
+      // Another target's copy proved the source bad: where the copy failed, none is wanted anyway (the
+      // verified path would not have tried), so these pairs are settled as quarantined, not to be retried.
+      for (const r of reports) if (notWritten.has(r.bucket)) r.outcome = { status: 'quarantined' };
+      await quarantine(report, check, 'digest mismatch: source quarantined, its copies deleted');
     }
     return report;
   }

@@ -143,3 +143,38 @@ async function copyMultipart(client: S3Client, request: CopyRequest, settings: C
     throw error;
   }
 }
+
+export interface ListedCopyRequest {
+  /** The source as a listing showed it: its ETag pins that version (x-amz-copy-source-if-match). */
+  source: { bucket: string; key: string; etag: string };
+  target: { bucket: string; key: string };
+}
+
+export interface ListedCopyResult {
+  /** Without quotes: what a conditional delete of this very copy names. */
+  etag: string;
+  /** base64 SHA-256 S3 computed over the bytes it wrote; undefined from servers that compute none. */
+  checksumSha256?: string;
+}
+
+/**
+ * One CopyObject from what a listing knows (key and ETag), with no HEAD before it: metadata and content
+ * headers are copied as they are (MetadataDirective COPY, so nothing is added to them), tags are not, and
+ * S3 returns the SHA-256 of the object it wrote, which is the caller's proof of the bytes. For objects up
+ * to MAX_SINGLE_COPY_BYTES (larger ones need parts, whose checksum is composite, not the object's).
+ */
+export async function copyListedObject(client: S3Client, request: ListedCopyRequest): Promise<ListedCopyResult> {
+  const response = await client.send(
+    new CopyObjectCommand({
+      Bucket: request.target.bucket,
+      Key: request.target.key,
+      CopySource: copySource(request.source.bucket, request.source.key),
+      CopySourceIfMatch: `"${request.source.etag}"`,
+      MetadataDirective: 'COPY',
+      TaggingDirective: 'REPLACE',
+      ChecksumAlgorithm: 'SHA256',
+    }),
+  );
+  const checksum = response.CopyObjectResult?.ChecksumSHA256;
+  return { etag: unquoteEtag(response.CopyObjectResult?.ETag), ...(checksum ? { checksumSha256: checksum } : {}) };
+}

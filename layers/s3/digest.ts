@@ -86,8 +86,9 @@ export interface DigestCheck {
   expected: string;
   /** What the content hashes to ("sha256:<hex>"). */
   actual: string;
-  /** S3's full-object checksum, or the bytes streamed through this process. */
-  method: 'checksum' | 'stream';
+  /** S3's full-object checksum, the bytes streamed through this process, or the SHA-256 S3 computed for
+   * a copy of the object (reconcile's back-fill verifies the copy instead of the source). */
+  method: 'checksum' | 'stream' | 'copy';
   size: number;
 }
 

@@ -124,6 +124,7 @@ export async function getObjectTags(client: S3Client, bucket: string, key: strin
   return Object.fromEntries((current.TagSet ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
 }
 
-export async function deleteObject(client: S3Client, bucket: string, key: string): Promise<void> {
-  await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key }));
+/** With `etag`, only that version is deleted (If-Match): an object written over it since stays. */
+export async function deleteObject(client: S3Client, bucket: string, key: string, options: { etag?: string } = {}): Promise<void> {
+  await client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key, ...(options.etag ? { IfMatch: `"${options.etag}"` } : {}) }));
 }

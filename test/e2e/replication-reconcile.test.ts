@@ -1,7 +1,8 @@
 /**
  * Reconcile and backfill against moto: the `registry-edge reconcile` command (dry run, real run, rerun,
  * failures through a faulty proxy, the progress bar), the bundled scheduled Lambda, and the streaming
- * merge over real paged listings (S3 key order, copies while listing, one source HEAD per blob).
+ * merge over real paged listings (S3 key order, copies while listing, one request per blob and target,
+ * corrupted sources deleted from the targets at once and quarantined).
  */
 import { spawn } from 'node:child_process';
 import {
@@ -85,8 +86,9 @@ async function listing(bucket: string) {
   return entries;
 }
 
-async function tagsOf(key: string) {
-  return (await stack.s3.send(new GetObjectTaggingCommand({ Bucket: PRIMARY, Key: key }))).TagSet ?? [];
+async function tagsOf(bucketOrKey: string, key?: string) {
+  const [Bucket, Key] = key === undefined ? [PRIMARY, bucketOrKey] : [bucketOrKey, key];
+  return (await stack.s3.send(new GetObjectTaggingCommand({ Bucket, Key }))).TagSet ?? [];
 }
 
 // 122 blobs × 2 targets. Settled by the listings: EU 0-39, AP 0-19; by a HEAD: AP 60 (marked).
@@ -229,10 +231,14 @@ describe('streaming over real listings (moto, through the proxy)', () => {
   // find moto's listing out of order.
   const odd = ['😀', '\uFF01', '\uE000-x', '\u{10FFFF}', 'é'].map((s) => `containers/images/${s}`);
   const catalogue = Array.from({ length: 60 }, (_, i) => makeBlob(50 + i));
+  // Bytes that do not match their key, one stored with S3's SHA-256 of those bytes, one without.
+  const corrupted = [makeMismatchedBlob(321), makeMismatchedBlob(654)];
 
   beforeAll(async () => {
     for (const bucket of [SRC, ONE, TWO]) await createBucket(stack.s3, bucket);
     for (const blob of catalogue) await putBlob(stack.s3, SRC, blob);
+    await putBlob(stack.s3, SRC, corrupted[0]!);
+    await putBlob(stack.s3, SRC, corrupted[1]!, { checksum: false });
     for (const key of odd) {
       for (const bucket of [SRC, ONE, TWO]) await stack.s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'not a blob' }));
     }
@@ -246,7 +252,7 @@ describe('streaming over real listings (moto, through the proxy)', () => {
     expect(keys).not.toEqual([...odd].sort());
   });
 
-  test('pages of 7 keys: copies start before the listing ends, one source HEAD per blob serves both targets', async () => {
+  test('pages of 7 keys: copies start before the listing ends; one request per blob and target; corrupted sources never stay in a target', async () => {
     const client = createS3Client({ endpoint: proxy.endpoint });
     const bucket = (name: string): Bucket => ({ bucket: name, region: 'us-east-1', client });
     const from = proxy.log.length;
@@ -267,20 +273,44 @@ describe('streaming over real listings (moto, through the proxy)', () => {
     const requests = proxy.log.slice(from);
     const sourceListings = requests.filter((r) => r.method === 'GET' && r.path === `/${SRC}/` && r.query.includes('list-type=2'));
     const copies = requests.filter((r) => r.method === 'PUT' && r.headers['x-amz-copy-source'] !== undefined);
-    const sourceHeads = requests.filter((r) => r.method === 'HEAD' && r.path.startsWith(`/${SRC}/`));
-    // 65 keys in pages of 7: 10 listing requests for the source.
+    // 67 keys in pages of 7: 10 listing requests for the source.
     expect(sourceListings).toHaveLength(10);
     expect(requests.indexOf(copies[0]!)).toBeLessThan(requests.indexOf(sourceListings.at(-1)!));
-    // 60 blobs: 20 in ONE already (settled by the listing), so 20 blobs copied to TWO only, 40 to both.
-    expect(summary).toMatchObject({ objects: 60, ignored: odd.length, checked: 120, skipped: 20, copied: 100, failed: 0 });
-    expect(copies).toHaveLength(100);
-    expect(sourceHeads).toHaveLength(60);
-    expect(new Set(sourceHeads.map((r) => r.path)).size).toBe(60);
+    // 62 blobs: 20 in ONE already (settled by the listing), so 20 blobs copied to TWO only, 40 good ones and
+    // the 2 corrupted ones to both.
+    expect(summary).toMatchObject({ objects: 62, ignored: odd.length, checked: 124, skipped: 20, copied: 100, quarantined: 4, failed: 0, quarantinedBlobs: 2 });
+
+    // Per blob: nothing asked of the source but the listing (no HEAD, no download), one CopyObject per
+    // target that lacked it, and for a corrupted blob one conditional DELETE of each copy.
+    const bad = new Set(corrupted.map((b) => b.key));
+    const perObject = new Map<string, string[]>();
+    for (const r of requests) {
+      if (r.query.includes('list-type=2')) continue;
+      const what = r.query.includes('tagging') ? `${r.method} tagging` : r.method;
+      perObject.set(r.path, [...(perObject.get(r.path) ?? []), what]);
+    }
+    for (const blob of catalogue) {
+      expect(perObject.get(`/${SRC}/${blob.key}`)).toBeUndefined();
+      expect(perObject.get(`/${TWO}/${blob.key}`)).toEqual(['PUT']);
+    }
+    catalogue.forEach((blob, i) => expect(perObject.get(`/${ONE}/${blob.key}`)).toEqual(i % 3 === 0 ? undefined : ['PUT']));
+    expect(copies).toHaveLength(104);
+    for (const blob of corrupted) {
+      // The source: its tags read and the quarantine tag written, once.
+      expect(perObject.get(`/${SRC}/${blob.key}`)).toEqual(['GET tagging', 'PUT tagging']);
+      for (const target of [ONE, TWO]) {
+        expect(perObject.get(`/${target}/${blob.key}`)).toEqual(['PUT', 'DELETE']);
+        const remove = requests.find((r) => r.method === 'DELETE' && r.path === `/${target}/${blob.key}`)!;
+        expect(remove.headers['if-match']).toMatch(/^"[0-9a-f]{32}"$/);
+      }
+      expect(await tagsOf(SRC, blob.key)).toContainEqual({ Key: 'registry-edge-quarantine', Value: 'digest-mismatch' });
+    }
     for (const bucket of [ONE, TWO]) {
       const audit = await auditBucket(stack.s3, bucket);
       // The odd keys are not blobs (they do not hash to a digest); everything else must.
       expect(audit.corrupt.filter((key) => !odd.includes(key))).toEqual([]);
       for (const blob of catalogue) expect(audit.keys.has(blob.key)).toBe(true);
+      for (const key of bad) expect(audit.keys.has(key)).toBe(false);
     }
   });
 });

@@ -40,10 +40,12 @@ function lister(contents: Record<string, ListedObject[]>, pageSize: number) {
 /** Copies everything it is asked for, a little later; records each call. */
 function fakeReplicator(onCall?: () => void) {
   const calls: { key: string; targets: string[]; absentFrom: string[] }[] = [];
+  const listedAs = new Map<string, unknown>();
   let completed = 0;
   const replicator: Replicator = {
     async replicate(key, targets = [], hints = {}) {
       calls.push({ key, targets: targets.map((t) => t.bucket), absentFrom: [...(hints.absentFrom ?? [])].sort() });
+      listedAs.set(key, hints.listed);
       onCall?.();
       await new Promise((resolve) => setImmediate(resolve));
       completed++;
@@ -56,7 +58,7 @@ function fakeReplicator(onCall?: () => void) {
       return report;
     },
   };
-  return { replicator, calls, completed: () => completed };
+  return { replicator, calls, listedAs, completed: () => completed };
 }
 
 const base = (more: Partial<ReconcileOptions>): ReconcileOptions => ({
@@ -89,6 +91,8 @@ describe('reconcile (merge and work loop)', () => {
       { key: k3, targets: ['regional-ap'], absentFrom: [] },
       { key: k4, targets: ['regional-eu', 'regional-ap'], absentFrom: ['regional-ap', 'regional-eu'] },
     ]);
+    // The source as listed (size and ETag): what a back-fill copy is pinned to, with no HEAD.
+    for (const key of [k2, k3, k4]) expect(fake.listedAs.get(key)).toEqual({ size: 10, etag: `etag-${key.slice(-8)}` });
     expect(summary).toMatchObject({ objects: 4, ignored: 1, checked: 8, skipped: 3, copied: 5, failed: 0, deferred: 0 });
   });
 

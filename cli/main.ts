@@ -9,6 +9,7 @@ import { type AwsUse, describeAwsFailure, needsAws } from './aws';
 import { registerBuild } from './commands/build';
 import { registerClassify } from './commands/classify';
 import { registerCostReport } from './commands/cost-report';
+import { registerPlanRegions } from './commands/plan-regions';
 import { registerRanges } from './commands/ranges';
 import { registerReconcile } from './commands/reconcile';
 import { registerReplay } from './commands/replay';
@@ -34,6 +35,7 @@ export function createProgram(): Command {
   registerStack(program);
   registerSmoke(program);
   registerCostReport(program);
+  registerPlanRegions(program);
   for (const [path, use] of Object.entries(AWS_COMMANDS)) {
     const command = path.split(' ').reduce<Command | undefined>((parent, name) => parent?.commands.find((c) => c.name() === name), program);
     if (command) needsAws(command, use);
@@ -49,6 +51,7 @@ const AWS_COMMANDS: Record<string, AwsUse> = {
   'ranges update': { apis: 'S3 (the config bucket; the feeds come from AWS and Google over HTTPS unless --aws/--gcp are files)', localOption: '--s3-endpoint' },
   'ranges status': { apis: 'S3 (the config bucket)', localOption: '--s3-endpoint' },
   'cost-report': { apis: 'S3 with --bucket (listing blob sizes; --sizes FILE needs nothing)', localOption: '--s3-endpoint' },
+  'plan-regions': { apis: 'S3 with --bucket (listing blob sizes and the catalogue; --sizes FILE needs nothing)', localOption: '--s3-endpoint' },
 };
 
 /** Runs the CLI; resolves to the process exit code. */

@@ -86,7 +86,11 @@ export type MalformedReason =
   | 'bad-status'
   | 'bad-bytes'
   | 'bad-date'
-  | 'too-long';
+  | 'too-long'
+  /** sc-bytes more than the largest blob could take (analyze.ts: the catalogue's largest, or S3's limit). */
+  | 'implausible-bytes'
+  /** A date beyond the MAX_DAYS distinct days a report keeps (usage.ts). */
+  | 'too-many-days';
 
 export type LineOutcome = { kind: 'record'; record: LogRecord } | { kind: 'skip' } | { kind: 'malformed'; reason: MalformedReason; detail: string };
 
@@ -101,9 +105,15 @@ const TIME = /^\d{2}:\d{2}:\d{2}(\.\d{1,6})?$/;
 /** A path as CloudFront logs it: starts with "/", no whitespace or control characters. */
 const URI = /^\/[\x21-\x7e]*$/;
 
+/** The fields the report reads; a field's place in this list is its slot in the parser's scratch array. */
+const USED_FIELDS = ['c-ip', 'cs-method', 'cs-uri-stem', 'sc-status', 'cs-uri-query', 'sc-bytes', 'date', 'time', 'x-edge-result-type', 'x-edge-detailed-result-type'] as const;
+type UsedField = (typeof USED_FIELDS)[number];
+const USED_AT = Object.fromEntries(USED_FIELDS.map((name, i) => [name, i])) as Record<UsedField, number>;
+
 interface FieldIndex {
   count: number;
-  at: Partial<Record<string, number>>;
+  /** Per position in a line: the slot of a used field, or -1. */
+  slots: Int32Array;
   missing: string[];
 }
 
@@ -114,6 +124,8 @@ interface FieldIndex {
 export class AccessLogParser {
   private fields: FieldIndex | null = null;
   private readonly scratch = new Uint32Array(4);
+  private readonly values: (string | undefined)[] = new Array(USED_FIELDS.length).fill(undefined);
+  private lastDate = '';
 
   /** `tooLong`: the reader cut the line at MAX_LINE_BYTES. */
   line(text: string, tooLong = false): LineOutcome {
@@ -128,52 +140,94 @@ export class AccessLogParser {
     const fields = this.fields;
     if (!fields) return { kind: 'malformed', reason: 'no-fields-header', detail: 'a data line before any #Fields line' };
     if (fields.missing.length > 0) return { kind: 'malformed', reason: 'fields-header-lacks-required', detail: `the #Fields line has no ${fields.missing.join(', ')}` };
-    const values = line.split('\t');
-    if (values.length !== fields.count) return { kind: 'malformed', reason: 'field-count', detail: `${values.length} fields where #Fields names ${fields.count}` };
-    const get = (name: string): string | undefined => {
-      const i = fields.at[name];
-      if (i === undefined) return undefined;
-      const value = values[i]!;
-      return value === '-' ? undefined : value;
-    };
-
-    const clientIp = get('c-ip') ?? '';
+    // Only the fields the report reads are cut out of the line (a log line has 33; we use 10): a log of
+    // millions of lines is mostly allocation otherwise.
+    const values = this.values;
+    values.fill(undefined);
+    let count = 0;
+    for (let start = 0; ; count++) {
+      const end = line.indexOf('\t', start);
+      const slot = count < fields.slots.length ? fields.slots[count]! : -1;
+      if (slot >= 0) {
+        const value = end < 0 ? line.slice(start) : line.slice(start, end);
+        if (value !== '-') values[slot] = value;
+      }
+      if (end < 0) break;
+      start = end + 1;
+    }
+    count++;
+    if (count !== fields.count) return { kind: 'malformed', reason: 'field-count', detail: `${count} fields where #Fields names ${fields.count}` };
+    const clientIp = values[USED_AT['c-ip']] ?? '';
     if (parseAddress(clientIp, this.scratch) === 0) return bad('bad-client-ip', 'c-ip', clientIp);
-    const method = get('cs-method') ?? '';
+    const method = values[USED_AT['cs-method']] ?? '';
     if (!METHOD.test(method)) return bad('bad-method', 'cs-method', method);
-    const uri = get('cs-uri-stem') ?? '';
+    const uri = values[USED_AT['cs-uri-stem']] ?? '';
     if (uri.length > 8192 || !URI.test(uri)) return bad('bad-uri', 'cs-uri-stem', uri);
-    const statusText = get('sc-status') ?? '';
+    const statusText = values[USED_AT['sc-status']] ?? '';
     if (!STATUS.test(statusText)) return bad('bad-status', 'sc-status', statusText);
-    const record: LogRecord = { clientIp, method, uri, querystring: get('cs-uri-query') ?? '', status: Number(statusText) };
+    const record: LogRecord = { clientIp, method, uri, querystring: values[USED_AT['cs-uri-query']] ?? '', status: Number(statusText) };
 
-    const bytes = get('sc-bytes');
+    const bytes = values[USED_AT['sc-bytes']];
     if (bytes !== undefined) {
       if (!COUNT.test(bytes)) return bad('bad-bytes', 'sc-bytes', bytes);
       record.scBytes = Number(bytes);
     }
-    const date = get('date');
-    const time = get('time');
+    const date = values[USED_AT['date']];
+    const time = values[USED_AT['time']];
     if (date !== undefined || time !== undefined) {
-      if (date === undefined || time === undefined || !DATE.test(date) || !TIME.test(time)) return bad('bad-date', 'date/time', `${date ?? '-'} ${time ?? '-'}`);
+      // A log file holds an hour or a day: the date is checked once for all the lines that share it.
+      const dateOk = date !== undefined && (date === this.lastDate || isCalendarDate(date));
+      if (!dateOk || time === undefined || !isClockTime(time)) return bad('bad-date', 'date/time', `${date ?? '-'} ${time ?? '-'}`);
+      this.lastDate = date;
       record.timestamp = `${date}T${time}Z`;
     }
-    const resultType = get('x-edge-result-type');
+    const resultType = values[USED_AT['x-edge-result-type']];
     if (resultType !== undefined) record.resultType = resultType;
-    const detailed = get('x-edge-detailed-result-type');
+    const detailed = values[USED_AT['x-edge-detailed-result-type']];
     if (detailed !== undefined) record.detailedResultType = detailed;
     return { kind: 'record', record };
   }
 }
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** "2026-02-29" has the shape of a date but is none: only real calendar days (from 1970) pass. */
+export function isCalendarDate(text: string): boolean {
+  if (!DATE.test(text)) return false;
+  const year = Number(text.slice(0, 4));
+  const month = Number(text.slice(5, 7));
+  const day = Number(text.slice(8, 10));
+  if (year < 1970 || month < 1 || month > 12 || day < 1) return false;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return day <= (month === 2 && leap ? 29 : DAYS_IN_MONTH[month - 1]!);
+}
+
+function digitAt(text: string, i: number): number {
+  const c = text.charCodeAt(i) - 48;
+  return c >= 0 && c <= 9 ? c : NaN;
+}
+
+/** "23:59:60" is allowed (a leap second); "24:00:00" and "12:61:00" are not. */
+export function isClockTime(text: string): boolean {
+  // By character codes rather than slices: this runs on every line.
+  const hours = digitAt(text, 0) * 10 + digitAt(text, 1);
+  const minutes = digitAt(text, 3) * 10 + digitAt(text, 4);
+  const seconds = digitAt(text, 6) * 10 + digitAt(text, 7);
+  return hours < 24 && minutes < 60 && seconds <= 60 && TIME.test(text);
+}
+
 function indexFields(list: string): FieldIndex {
   const names = list.trim().split(/\s+/).filter(Boolean);
-  const at: Partial<Record<string, number>> = {};
+  const slots = new Int32Array(names.length).fill(-1);
+  const seen = new Set<string>();
   names.forEach((name, i) => {
     // The first of a repeated name wins; AWS never repeats one.
-    if (at[name] === undefined) at[name] = i;
+    if (seen.has(name)) return;
+    seen.add(name);
+    const slot = (USED_AT as Record<string, number | undefined>)[name];
+    if (slot !== undefined) slots[i] = slot;
   });
-  return { count: names.length, at, missing: REQUIRED_FIELDS.filter((name) => at[name] === undefined) };
+  return { count: names.length, slots, missing: REQUIRED_FIELDS.filter((name) => !seen.has(name)) };
 }
 
 /** Quotes a value for a message: short, and without control characters. */

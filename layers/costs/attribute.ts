@@ -6,8 +6,11 @@
  *   307 on a blob, decision "bucket"    → the client fetched the blob from that bucket: same region as the
  *                                          client, or another region when the client's has no bucket
  *   307 on a blob, decision "upstream"  → from the upstream registry (GCP clients, by default)
+ *   307 on a blob, decision "cdn"       → from the CDN the configuration names (routing.cdn)
  *   2xx/304 on a blob                   → served by CloudFront (sc-bytes); when the decision was a bucket,
  *                                          the edge fell back because the bucket did not hold it yet
+ *   307 on a forwarded blob (a Miss)    → no bucket held it: the origin-response function redirected the
+ *                                          client to the upstream registry (an upstream fallback)
  *   anything else                       → moved no blob bytes: manifests and tag lists (redirected to the
  *                                          upstream registry, with or without registry-edge), the API root,
  *                                          generated answers, errors
@@ -18,13 +21,13 @@
 import type { EdgeConfig } from '../config/edge';
 import type { RangeTable } from '../net/table';
 import type { Place } from '../net/types';
-import { parseRegistryPath } from '../oci/paths';
+import { isBlobDigest, parseRegistryPath } from '../oci/paths';
 import { blobActionFor, decide } from '../routing/policy';
 import { partitionOf } from '../topology/regions';
 import type { LogRecord } from './access-log';
 
 /** The ways a request can be served, as the report shows them. */
-export const PATHS = ['regionalSameRegion', 'regionalCrossRegion', 'upstream', 'cloudfront', 'other'] as const;
+export const PATHS = ['regionalSameRegion', 'regionalCrossRegion', 'upstream', 'cdn', 'cloudfront', 'other'] as const;
 export type PathName = (typeof PATHS)[number];
 
 /**
@@ -40,6 +43,8 @@ export type OtherReason = 'manifest' | 'generated' | 'error' | 'aborted' | 'mism
 export type Destination =
   | { kind: 'bucket'; region: string }
   | { kind: 'upstream' }
+  /** The `cdn` policy target: another front for the same blobs (routing.cdn). */
+  | { kind: 'cdn' }
   | { kind: 'cloudfront' }
   /** The viewer function answers itself: /v2/, the docs redirect, OCI errors. */
   | { kind: 'generated' };
@@ -66,14 +71,23 @@ export interface Attribution {
   reason?: OtherReason;
   /** The policy named a bucket, but the edge served the blob through CloudFront (not replicated yet). */
   fallback?: boolean;
+  /** No bucket held the blob: the origin-response function sent the client to the upstream registry. */
+  upstreamFallback?: boolean;
 }
 
 export interface Router {
   route(record: Pick<LogRecord, 'clientIp' | 'method' | 'uri' | 'querystring'>): Route;
+  /** Where an address is (null: in no published range). */
+  place(ip: string): Place | null;
 }
 
-/** Routes remembered at most; a month of logs asks for the same few thousand blobs over and over. */
-const ROUTE_CACHE_ENTRIES = 65_536;
+/**
+ * Routes remembered at most; a month of logs asks for the same few thousand blobs over and over. Kept
+ * small on purpose: each key is cut from its log line and keeps the whole line alive, and a log of
+ * millions of distinct digests gains nothing from a cache, only garbage that lives long enough to be
+ * promoted (the bench's peak memory fell by a third going from 65,536 entries to 4,096).
+ */
+const ROUTE_CACHE_ENTRIES = 4_096;
 
 /** The viewer's decision, made again for logged requests (no existence checks: the status tells). */
 export function createRouter(config: EdgeConfig, table: RangeTable): Router {
@@ -88,22 +102,41 @@ export function createRouter(config: EdgeConfig, table: RangeTable): Router {
     if (digest === undefined) return { ...base, destination: metadata ? { kind: 'upstream' } : { kind: 'generated' } };
     const { action, region } = blobActionFor(place, config);
     if (action === 'regional' && region !== undefined) return { ...base, destination: { kind: 'bucket', region } };
+    if (action === 'cdn') return { ...base, destination: { kind: 'cdn' } };
     return { ...base, destination: { kind: 'upstream' } };
   };
   // A route depends only on the client's range (its table slot) and the request, so it is computed once
-  // per distinct pair; Route objects are never changed after this, so they can be shared.
+  // per distinct pair; Route objects are never changed after this, so they can be shared. A blob's digest
+  // changes nothing in the decision but the names in it (any well-formed digest is routed alike), so the
+  // request is cached by its shape, the digest replaced by a stand-in of its algorithm: a log of millions
+  // of distinct blobs then needs a handful of decisions, not one per line.
   const cache = new Map<string, Route>();
+  const STAND_IN: Record<string, string> = { sha256: `sha256:${'0'.repeat(64)}`, sha512: `sha512:${'0'.repeat(128)}` };
+  const shapeOf = (uri: string): { shape: string; digest?: string } => {
+    const slash = uri.lastIndexOf('/');
+    if (slash < 6 || !uri.startsWith('/blobs', slash - 6)) return { shape: uri };
+    // Clients may encode the digest's ":" (the edge decodes it): "sha256%3A…" is the same blob.
+    const raw = uri.slice(slash + 1);
+    const last = raw.charCodeAt(6) === 0x25 ? raw.replace(/^(sha256|sha512)%3[aA]/, '$1:') : raw;
+    if (!isBlobDigest(last)) return { shape: uri };
+    return { shape: uri.slice(0, slash + 1) + STAND_IN[last.slice(0, 6)]!, digest: last };
+  };
   return {
+    place(ip) {
+      const slot = table.lookup(ip);
+      return slot < 0 ? null : table.place(slot);
+    },
     route(record) {
       const slot = table.lookup(record.clientIp);
-      const key = `${slot}\t${record.method}\t${record.uri}\t${record.querystring}`;
+      const { shape, digest } = shapeOf(record.uri);
+      const key = `${slot}\t${record.method}\t${shape}\t${record.querystring}`;
       let route = cache.get(key);
       if (route === undefined) {
-        route = decideFor(slot < 0 ? null : table.place(slot), record);
+        route = decideFor(slot < 0 ? null : table.place(slot), { method: record.method, uri: shape, querystring: record.querystring });
         if (cache.size >= ROUTE_CACHE_ENTRIES) cache.clear();
         cache.set(key, route);
       }
-      return route;
+      return digest === undefined || route.digest === undefined ? route : { ...route, digest };
     },
   };
 }
@@ -118,29 +151,42 @@ export function clientClassOf(place: Place | null): ClientClass {
 
 const isSuccess = (status: number) => (status >= 200 && status < 300) || status === 304;
 
+function otherPath(reason: OtherReason, clientClass: ClientClass, originFetch: boolean): Attribution {
+  return { path: 'other', download: null, clientClass, originFetch, bucketRequests: 0, reason };
+}
+
+const CACHED = ['Hit', 'LambdaGeneratedResponse', 'LimitExceeded', 'CapacityExceeded'];
+
 /** Combines the replayed route with what the log says happened. */
 export function attribute(record: LogRecord, route: Route): Attribution {
   const clientClass = clientClassOf(route.place);
-  const other = (reason: OtherReason, originFetch = false): Attribution => ({ path: 'other', download: null, clientClass, originFetch, bucketRequests: 0, reason });
   const { destination } = route;
   const get = record.method === 'GET';
   const blob = route.digest !== undefined;
   // CloudFront fetched from S3 unless it answered from its cache (or the edge answered itself). Without an
   // x-edge-result-type field, assume a miss: the costlier case.
   const missed =
-    (record.resultType === undefined || !['Hit', 'LambdaGeneratedResponse', 'LimitExceeded', 'CapacityExceeded'].includes(record.resultType)) &&
+    (record.resultType === undefined || !CACHED.includes(record.resultType)) &&
     !record.detailedResultType?.startsWith('Lambda');
   const forwarded = blob && (destination.kind === 'cloudfront' || destination.kind === 'bucket');
 
   if (record.status === 307) {
+    // A 307 the viewer function wrote is logged as LambdaGeneratedResponse; one the origin-response function
+    // wrote (neither the nearest bucket nor the primary held the blob: a redirect to the upstream registry)
+    // as a Miss. Without a result type, a bucket decision is taken to be the viewer's own redirect.
+    const fromOrigin = record.resultType !== undefined && record.resultType !== 'LambdaGeneratedResponse';
+    if (blob && (destination.kind === 'cloudfront' || (destination.kind === 'bucket' && fromOrigin)) && (fromOrigin || record.resultType === undefined)) {
+      return { path: 'upstream', download: get ? { digest: route.digest! } : null, clientClass, originFetch: true, bucketRequests: 0, upstreamFallback: true };
+    }
     if (blob && destination.kind === 'bucket') {
       const same = route.place?.cloud === 'aws' && route.place.region === destination.region;
       return { path: same ? 'regionalSameRegion' : 'regionalCrossRegion', download: get ? { digest: route.digest! } : null, clientClass, originFetch: false, bucketRequests: 1 };
     }
     if (blob && destination.kind === 'upstream') return { path: 'upstream', download: get ? { digest: route.digest! } : null, clientClass, originFetch: false, bucketRequests: 0 };
-    if (route.metadata && destination.kind === 'upstream') return other('manifest');
-    if (destination.kind === 'generated') return other('generated');
-    return other('mismatch');
+    if (blob && destination.kind === 'cdn') return { path: 'cdn', download: get ? { digest: route.digest! } : null, clientClass, originFetch: false, bucketRequests: 0 };
+    if (route.metadata && destination.kind === 'upstream') return otherPath('manifest', clientClass, false);
+    if (destination.kind === 'generated') return otherPath('generated', clientClass, false);
+    return otherPath('mismatch', clientClass, false);
   }
   if (forwarded && (isSuccess(record.status) || (record.status === 0 && (record.scBytes ?? 0) > 0))) {
     const download = !get ? null : record.scBytes === undefined ? { unknownBytes: true as const } : { bytes: record.scBytes };
@@ -148,9 +194,9 @@ export function attribute(record: LogRecord, route: Route): Attribution {
     if (destination.kind === 'bucket') attribution.fallback = true;
     return attribution;
   }
-  if (destination.kind === 'generated') return other(record.status >= 400 ? 'error' : 'generated');
-  if (record.status === 0) return other('aborted', forwarded && missed);
-  if (record.status >= 400) return other('error', forwarded && missed);
+  if (destination.kind === 'generated') return otherPath(record.status >= 400 ? 'error' : 'generated', clientClass, false);
+  if (record.status === 0) return otherPath('aborted', clientClass, forwarded && missed);
+  if (record.status >= 400) return otherPath('error', clientClass, forwarded && missed);
   // A success the decision cannot explain (say, a 200 for a path the policy redirects upstream).
-  return other('mismatch');
+  return otherPath('mismatch', clientClass, false);
 }

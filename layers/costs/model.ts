@@ -8,7 +8,8 @@
  *   cloudfrontTransfer   every byte the distribution sent (sc-bytes: blobs served through it, and the 307s
  *                        and errors themselves)
  *   cloudfrontRequests   one request fee per logged request
- *   lambdaEdge           the viewer function on every request, the origin function on every miss
+ *   lambdaEdge           the viewer function on every request; on every miss the origin-request and the
+ *                        origin-response functions (both on the blob behaviour)
  *   s3Requests           the GETs/HEADs redirected clients send to a bucket, and CloudFront's fetches on a miss
  *
  * Not in the model (not in the logs): bucket storage and replication, the existence checks the viewer
@@ -46,6 +47,8 @@ export function transferPricePerGB(path: PathName, clientClass: ClientClass, pri
       return clientClass === 'aws' ? p.s3CrossRegion : p.s3ToInternet;
     case 'upstream':
       return upstreamPricePerGB(clientClass, prices);
+    case 'cdn':
+      return prices.perGB.cdnToInternet;
     case 'cloudfront': // charged as cloudfrontTransfer (sc-bytes); S3 to CloudFront is free
     case 'other':
       return 0;
@@ -62,7 +65,7 @@ export function pathCost(path: PathName, usage: PathUsage, prices: PriceTable): 
   const transfer = classes(usage).reduce((sum, [clientClass, bytes]) => sum + (bytes / GB) * transferPricePerGB(path, clientClass, prices), 0);
   const cloudfrontTransfer = (usage.edgeBytes / GB) * prices.perGB.cloudfrontToInternet;
   const cloudfrontRequests = usage.requests * prices.perRequest.cloudfront;
-  const lambdaEdge = (usage.requests + usage.originFetches) * lambdaEdgeInvocationCost(prices);
+  const lambdaEdge = (usage.requests + 2 * usage.originFetches) * lambdaEdgeInvocationCost(prices);
   const s3Requests = (usage.bucketRequests + usage.originFetches) * prices.perRequest.s3Get;
   return { transfer, cloudfrontTransfer, cloudfrontRequests, lambdaEdge, s3Requests, total: transfer + cloudfrontTransfer + cloudfrontRequests + lambdaEdge + s3Requests };
 }

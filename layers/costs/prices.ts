@@ -9,7 +9,8 @@
  *   - S3 data transfer: same region $0, to another AWS region ~$0.02/GB, to the internet ~$0.09/GB, to
  *     CloudFront $0 (/work/shared/FIELD-NOTES.md, "S3 facts"; https://aws.amazon.com/s3/pricing/).
  *     Cross-region transfer out of some regions (Asia Pacific, South America) costs more than $0.02.
- *   - S3 GET/HEAD requests, S3 Standard, us-east-1: $0.0004 per 1,000 (https://aws.amazon.com/s3/pricing/).
+ *   - S3 GET/HEAD requests, S3 Standard, us-east-1: $0.0004 per 1,000; PUT/COPY $0.005 per 1,000; storage
+ *     $0.023 per GB-month, first 50 TB (https://aws.amazon.com/s3/pricing/). Other regions differ by a few %.
  *   - CloudFront to the internet, first 10 TB a month, North America and Europe: ~$0.085/GB (the figure the
  *     project's cost brief uses); HTTPS requests $0.0100 per 10,000 (https://aws.amazon.com/cloudfront/pricing/).
  *     Other continents cost more.
@@ -46,10 +47,19 @@ export const PriceTableSchema = z.strictObject({
     s3ToInternet: usd,
     /** CloudFront to the viewer (S3 to CloudFront is free). */
     cloudfrontToInternet: usd,
+    /** The `cdn` policy target (routing.cdn) to the viewer: by default priced like CloudFront. */
+    cdnToInternet: usd,
+  }),
+  /** Storage, per GB and month (plan-regions: a full copy of the catalogue in a new region). */
+  perGBMonth: z.strictObject({
+    /** S3 Standard. */
+    s3Storage: usd,
   }),
   perRequest: z.strictObject({
     /** One GET or HEAD on a bucket: a redirected client's request, or a CloudFront miss. */
     s3Get: usd,
+    /** One PUT or COPY into a bucket (replicating a new blob into a region). */
+    s3Put: usd,
     /** One HTTPS request to the distribution (every logged line, 307s included). */
     cloudfront: usd,
     /** One Lambda@Edge invocation (the viewer function on every request, the origin function on misses). */
@@ -76,9 +86,12 @@ export const DEFAULT_PRICES: PriceTable = {
     s3CrossRegion: 0.02,
     s3ToInternet: 0.09,
     cloudfrontToInternet: 0.085,
+    cdnToInternet: 0.085,
   },
+  perGBMonth: { s3Storage: 0.023 },
   perRequest: {
     s3Get: 0.0004 / 1_000,
+    s3Put: 0.005 / 1_000,
     cloudfront: 0.01 / 10_000,
     lambdaEdge: 0.6 / 1_000_000,
   },

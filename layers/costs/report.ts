@@ -1,11 +1,11 @@
 /**
  * The report: one plain object (what `--json` prints) and its rendering as a table for people.
  */
-import type { Analysis, Malformed } from './analyze';
+import type { Analysis, Malformed, S3LogSummary } from './analyze';
 import { type PathName, PATHS } from './attribute';
 import { computeCosts, type CostItems } from './model';
 import type { PriceTable } from './prices';
-import type { Usage } from './usage';
+import type { UnknownDigests, Usage } from './usage';
 
 export interface ReportContext {
   /** What the requests were routed by: stage, configuration file, range feeds. */
@@ -27,15 +27,29 @@ export interface PathReport {
   cost: CostItems;
 }
 
+/** One day: blob bytes per path, what they cost, and what the same bytes would have cost all from upstream. */
+export interface DayReport {
+  day: string;
+  requests: number;
+  bytes: Record<PathName, number>;
+  cost: number;
+  baseline: { bytes: number; cost: number };
+}
+
 export interface CostReport {
   period: { from?: string; to?: string };
   input: { files: number; lines: number; records: number; malformed: Malformed };
+  /** With --s3-logs: the blob buckets' own access logs, whose bytes replace the sizes of redirected downloads. */
+  s3Logs?: S3LogSummary;
   routing: Record<string, string>;
-  sizes: { sources: string[]; unknown: { downloads: number; digests: string[] } };
+  /** `unknown`: downloads of no known size, and how many distinct blobs they were (a sample, not all of them). */
+  sizes: { sources: string[]; unknown: { downloads: number } & UnknownDigests };
   prices: PriceTable;
   paths: Record<PathName, PathReport>;
+  days: DayReport[];
   other: Usage['other'];
   fallbacks: number;
+  upstreamFallbacks: number;
   withoutScBytes: number;
   total: { requests: number; downloads: number; bytes: number; cost: CostItems };
   baseline: { description: string; bytes: number; cost: number };
@@ -62,23 +76,40 @@ export function buildReport(analysis: Analysis, usage: Usage, context: ReportCon
   const unknownDownloads = sum((u) => u.unknownSize);
   const notes: string[] = [];
   if (unknownDownloads > 0) {
-    notes.push(`${unknownDownloads} download(s) of ${usage.unknownDigests.length} blob(s) have no known size and are left out of bytes, costs and the baseline: give sizes with --bucket/--s3-endpoint or --sizes`);
+    const blobs = `${usage.unknownDigests.exact ? '' : 'about '}${usage.unknownDigests.distinct}`;
+    notes.push(`${unknownDownloads} download(s) of ${blobs} blob(s) have no known size and are left out of bytes, costs and the baseline: give sizes with --bucket/--s3-endpoint or --sizes`);
   }
   if (usage.withoutScBytes > 0) notes.push(`${usage.withoutScBytes} request(s) have no sc-bytes: what the distribution sent for them is not counted`);
   if (usage.other.mismatch > 0) {
     notes.push(`${usage.other.mismatch} request(s) got an answer the routing decision does not explain: are the configuration and range feeds the ones deployed when the logs were written?`);
   }
   if (analysis.malformed.lines > 0) notes.push(`${analysis.malformed.lines} malformed line(s) skipped`);
-  notes.push('a redirected download is counted at the blob\'s full size (the log cannot show a client that stopped early or asked the bucket for a range)');
+  if (analysis.s3) {
+    notes.push(`redirected downloads are measured: ${analysis.s3.downloads} blob GET(s) in the buckets' S3 access logs (their period may differ from the CloudFront logs')`);
+    if (analysis.s3.malformed.lines > 0) notes.push(`${analysis.s3.malformed.lines} malformed S3 access log line(s) skipped`);
+  } else notes.push('a redirected download is counted at the blob\'s full size (the log cannot show a client that stopped early or asked the bucket for a range; --s3-logs measures it)');
+  const days = usage.days.map(({ day, paths: dayPaths }): DayReport => {
+    const c = computeCosts({ ...usage, paths: dayPaths }, context.prices);
+    return {
+      day,
+      requests: PATHS.reduce((n, p) => n + dayPaths[p].requests, 0),
+      bytes: Object.fromEntries(PATHS.map((p) => [p, dayPaths[p].bytes])) as Record<PathName, number>,
+      cost: money(c.total.total),
+      baseline: { bytes: c.baseline.bytes, cost: money(c.baseline.cost) },
+    };
+  });
   return {
     period: usage.period,
     input: { files: analysis.files, lines: analysis.lines, records: analysis.records, malformed: analysis.malformed },
     routing: context.routing,
-    sizes: { sources: context.sizes, unknown: { downloads: unknownDownloads, digests: usage.unknownDigests } },
+    ...(analysis.s3 ? { s3Logs: analysis.s3 } : {}),
+    sizes: { sources: context.sizes, unknown: { downloads: unknownDownloads, ...usage.unknownDigests } },
     prices: context.prices,
     paths,
+    days,
     other: usage.other,
     fallbacks: usage.fallbacks,
+    upstreamFallbacks: usage.upstreamFallbacks,
     withoutScBytes: usage.withoutScBytes,
     total: { requests: sum((u) => u.requests), downloads: sum((u) => u.downloads), bytes: sum((u) => u.bytes), cost: moneyItems(costs.total) },
     baseline: { description: 'every blob byte served by the upstream registry (no registry-edge)', bytes: costs.baseline.bytes, cost: money(costs.baseline.cost) },
@@ -93,6 +124,7 @@ export const PATH_LABELS: Record<PathName, string> = {
   regionalSameRegion: 'S3, same region',
   regionalCrossRegion: 'S3, cross-region',
   upstream: 'upstream registry',
+  cdn: 'CDN (routing.cdn)',
   cloudfront: 'CloudFront',
   other: 'other (no blob bytes)',
 };
@@ -133,6 +165,10 @@ export function renderReport(report: CostReport): string {
   lines.push(`  routing: ${Object.entries(report.routing).map(([k, v]) => `${k} ${v}`).join('; ')}`);
   lines.push(`  blob sizes: ${report.sizes.sources.length ? report.sizes.sources.join('; ') : 'none given'}`);
   lines.push(`  prices: ${report.prices.currency}, as of ${report.prices.asOf}: ${report.prices.source}`);
+  if (report.s3Logs) {
+    const s = report.s3Logs;
+    lines.push(`  S3 access logs: ${count(s.lines)} line(s) in ${count(s.files)} file(s), ${count(s.downloads)} blob download(s) measured, ${formatBytes(s.bytes)}${s.malformed.lines ? `, ${count(s.malformed.lines)} malformed` : ''}`);
+  }
   lines.push('');
   // Transfer (buckets, registry, CloudFront) and request fees (CloudFront, Lambda@Edge, S3) add up to the cost.
   const transfer = (c: CostItems) => formatMoney(c.transfer + c.cloudfrontTransfer);
@@ -153,6 +189,7 @@ export function renderReport(report: CostReport): string {
   lines.push('', `savings: ${formatMoney(report.savings.amount)} (${percent})`);
   const other = Object.entries(report.other).filter(([, n]) => n > 0);
   if (other.length) lines.push(`other: ${other.map(([reason, n]) => `${count(n)} ${reason}`).join(', ')}`);
+  if (report.upstreamFallbacks > 0) lines.push(`upstream fallbacks: ${count(report.upstreamFallbacks)} blob request(s) no bucket held, sent to the upstream registry by the origin-response function`);
   if (report.fallbacks > 0) lines.push(`fallbacks: ${count(report.fallbacks)} blob request(s) served through CloudFront because the region's bucket did not hold the blob yet`);
   if (report.input.malformed.lines > 0) {
     const reasons = Object.entries(report.input.malformed.reasons).map(([reason, n]) => `${n} ${reason}`).join(', ');

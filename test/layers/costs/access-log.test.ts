@@ -110,6 +110,12 @@ describe('hostile lines are counted with a reason, never thrown', () => {
     ['negative bytes', FIELDS_LINE, set(3, '-5'), 'bad-bytes'],
     ['bytes beyond any real response', FIELDS_LINE, set(3, '1'.repeat(20)), 'bad-bytes'],
     ['a date that is not one', FIELDS_LINE, set(0, '27/11/2026'), 'bad-date'],
+    ['a date shaped right but not on the calendar (30 February)', FIELDS_LINE, set(0, '2026-02-30'), 'bad-date'],
+    ['29 February of a year that is not a leap year', FIELDS_LINE, set(0, '2026-02-29'), 'bad-date'],
+    ['month 13', FIELDS_LINE, set(0, '2026-13-01'), 'bad-date'],
+    ['day 00', FIELDS_LINE, set(0, '2026-11-00'), 'bad-date'],
+    ['a time past midnight (24:00:00)', FIELDS_LINE, set(1, '24:00:00'), 'bad-date'],
+    ['minute 61', FIELDS_LINE, set(1, '12:61:00'), 'bad-date'],
     ['binary junk', FIELDS_LINE, '\u0000\u0001\ufffd\ufffd', 'field-count'],
   ])('%s', (_name, header, line, reason) => {
     const out = parse([...(header ? [header] : []), line]);

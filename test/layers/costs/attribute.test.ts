@@ -69,7 +69,11 @@ describe('blob requests', () => {
     ['404 through CloudFront (in no bucket): other, error, the origin was asked', log(INTERNET, 404, { resultType: 'Error' }), by('other', { reason: 'error', originFetch: true })],
     ['503 from a failing viewer function: the origin was not asked', log(INTERNET, 503, { resultType: 'Error', detailedResultType: 'LambdaExecutionError' }), by('other', { reason: 'error', originFetch: false })],
     ['429 from WAF on a redirect-class client: other, error', log(EU_WEST, 429, { resultType: 'Error' }), by('other', { reason: 'error' })],
-    ['307 for an internet client (the decision forwards): a mismatch, not a guess', log(INTERNET, 307), by('other', { reason: 'mismatch', download: null })],
+    ['307 written by the viewer for an internet client (the decision forwards): a mismatch, not a guess', log(INTERNET, 307), by('other', { reason: 'mismatch', download: null })],
+    ['307 after a miss for an internet client: no bucket held it, the origin-response function sent it upstream', log(INTERNET, 307, { resultType: 'Miss' }), by('upstream', { download: { digest: DIGEST }, upstreamFallback: true, originFetch: true, clientClass: 'internet' })],
+    ['307 after a miss for an eu-west-1 client (bucket decision): the viewer forwarded, then upstream', log(EU_WEST, 307, { resultType: 'Miss' }), by('upstream', { upstreamFallback: true, clientClass: 'aws' })],
+    ['a 307 without a result type for an internet client: an upstream fallback (the viewer never redirects it)', log(INTERNET, 307, { resultType: undefined }), by('upstream', { upstreamFallback: true })],
+    ['HEAD sent upstream after a miss: no bytes', log(INTERNET, 307, { method: 'HEAD', resultType: 'Miss' }), by('upstream', { download: null, upstreamFallback: true })],
   ])('%s', (_name, record, expected) => {
     const attribution = attribute(record, router.route(record));
     expect(attribution).toMatchObject(expected);
@@ -104,6 +108,12 @@ describe('the decision follows the configuration', () => {
     expect(custom.route(log(AP_SOUTH, 307)).destination).toEqual({ kind: 'bucket', region: 'eu-west-1' });
   });
 
+  test('internet clients sent to the cdn target: a 307 is a download from the CDN', () => {
+    const cdn = routerFor({ routing: { cdn: { baseUrl: 'https://cdn.example.org/blobs/' }, policy: { internet: 'cdn' } } });
+    expect(attribute(log(INTERNET, 307), cdn.route(log(INTERNET, 307)))).toMatchObject({ path: 'cdn', download: { digest: DIGEST }, clientClass: 'internet', bucketRequests: 0 });
+    expect(attribute(log(EU_WEST, 307), cdn.route(log(EU_WEST, 307)))).toMatchObject({ path: 'regionalSameRegion' });
+  });
+
   test('GovCloud sent to a bucket: cross-region, priced as another partition', () => {
     const custom = routerFor({ routing: { policy: { 'aws-us-gov': 'regional' } } });
     expect(attribute(log(GOV, 307), custom.route(log(GOV, 307)))).toMatchObject({ path: 'regionalCrossRegion', clientClass: 'aws-other-partition' });
@@ -114,9 +124,26 @@ describe('routes are worked out once per client range and request', () => {
   test('two addresses in one range share a route; another range gets its own', () => {
     const local = routerFor();
     const first = local.route(log(EU_WEST, 307));
-    expect(local.route(log('192.0.2.71', 307))).toBe(first);
-    expect(local.route(log(US_EAST, 307))).not.toBe(first);
+    // One decision shared (the same object), in a route of the request's own.
+    expect(local.route(log('192.0.2.71', 307))).toEqual(first);
+    expect(local.route(log('192.0.2.71', 307)).destination).toBe(first.destination);
+    expect(local.route(log(US_EAST, 307)).destination).not.toBe(first.destination);
     expect(local.route(log(US_EAST, 307)).destination).toEqual({ kind: 'bucket', region: 'us-east-1' });
+  });
+
+  test('blobs with different digests share the decision, each route naming its own digest', () => {
+    const local = routerFor();
+    const other = `sha512:${'e'.repeat(128)}`;
+    const a = local.route(log(EU_WEST, 307));
+    const b = local.route(log(EU_WEST, 307, { uri: `/v2/org/app/blobs/${other}` }));
+    expect([a.digest, b.digest]).toEqual([DIGEST, other]);
+    expect(b.destination).toEqual({ kind: 'bucket', region: 'eu-west-1' });
+    // An encoded ":" (some clients send it; the edge decodes it) is the same blob, the same decision.
+    const encoded = local.route(log(EU_WEST, 307, { uri: `/v2/org/app/blobs/${DIGEST.replace(':', '%3A')}` }));
+    expect([encoded.digest, encoded.destination]).toEqual([DIGEST, { kind: 'bucket', region: 'eu-west-1' }]);
+    // A digest that is not well formed is not a blob: the edge answers it with an error itself.
+    const bad = local.route(log(EU_WEST, 400, { uri: `/v2/org/app/blobs/sha256:${'D'.repeat(64)}` }));
+    expect([bad.digest, bad.destination]).toEqual([undefined, { kind: 'generated' }]);
   });
 
   test('still right once more requests than it remembers have gone by', () => {

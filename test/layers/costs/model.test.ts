@@ -6,6 +6,7 @@ import type { LogRecord } from '../../../layers/costs/access-log';
 import type { Attribution } from '../../../layers/costs/attribute';
 import { computeCosts, transferPricePerGB } from '../../../layers/costs/model';
 import { DEFAULT_PRICES, GB, lambdaEdgeInvocationCost, PriceTableSchema, PricesError, resolvePrices } from '../../../layers/costs/prices';
+import { sizesOf } from '../../../layers/costs/sizes';
 import { UsageTally } from '../../../layers/costs/usage';
 
 describe('prices', () => {
@@ -13,7 +14,7 @@ describe('prices', () => {
     expect(PriceTableSchema.parse(DEFAULT_PRICES)).toEqual(DEFAULT_PRICES);
     expect(DEFAULT_PRICES.source).toMatch(/list-price approximations/);
     expect(DEFAULT_PRICES.asOf).toMatch(/^\d{4}-\d{2}$/);
-    expect(DEFAULT_PRICES.perGB).toEqual({ upstreamToInternet: 0.12, upstreamToGcp: 0.01, s3SameRegion: 0, s3CrossRegion: 0.02, s3ToInternet: 0.09, cloudfrontToInternet: 0.085 });
+    expect(DEFAULT_PRICES.perGB).toEqual({ upstreamToInternet: 0.12, upstreamToGcp: 0.01, s3SameRegion: 0, s3CrossRegion: 0.02, s3ToInternet: 0.09, cloudfrontToInternet: 0.085, cdnToInternet: 0.085 });
     expect(DEFAULT_PRICES.perRequest.s3Get * 1000).toBeCloseTo(0.0004, 12);
     expect(DEFAULT_PRICES.perRequest.cloudfront * 10_000).toBeCloseTo(0.01, 12);
     expect(DEFAULT_PRICES.perRequest.lambdaEdge * 1e6).toBeCloseTo(0.6, 12);
@@ -61,11 +62,11 @@ describe('the cost of a known set of requests', () => {
   const A = `sha256:${'a'.repeat(64)}`; // 1 GiB
   const B = `sha256:${'b'.repeat(64)}`; // 0.5 GiB
   const C = `sha256:${'c'.repeat(64)}`; // size unknown
-  const sizes = new Map([[A, GB], [B, GB / 2]]);
+  const sizes = sizesOf(JSON.stringify({ [A]: GB, [B]: GB / 2 }));
   const record = (scBytes: number, timestamp: string): LogRecord => ({ clientIp: '192.0.2.1', method: 'GET', uri: '/', querystring: '', status: 200, scBytes, timestamp });
   const at = (path: Attribution['path'], more: Partial<Attribution>): Attribution => ({ path, download: null, clientClass: 'aws', originFetch: false, bucketRequests: 0, ...more });
 
-  const tally = new UsageTally();
+  const tally = new UsageTally({ sizes });
   tally.add(record(500, '2026-11-27T10:00:00Z'), at('regionalSameRegion', { download: { digest: A }, bucketRequests: 1 }));
   tally.add(record(500, '2026-11-27T09:00:00Z'), at('regionalSameRegion', { download: { digest: A }, bucketRequests: 1 }));
   tally.add(record(500, '2026-11-27T11:00:00Z'), at('regionalSameRegion', { download: { digest: C }, bucketRequests: 1 }));
@@ -75,11 +76,7 @@ describe('the cost of a known set of requests', () => {
   tally.add(record(400, '2026-11-27T10:30:00Z'), at('other', { reason: 'manifest', clientClass: 'internet' }));
   tally.add(record(1000, '2026-11-27T10:30:00Z'), at('cloudfront', { download: null, fallback: true, clientClass: 'aws' }));
 
-  test('the digests to size are the ones downloaded from buckets and the registry', () => {
-    expect([...tally.wantedDigests()].sort()).toEqual([A, B, C]);
-  });
-
-  const usage = tally.resolve(sizes);
+  const usage = tally.result();
 
   test('usage per path: requests, downloads, bytes at each blob\'s size, unknown sizes apart', () => {
     expect(usage.paths.regionalSameRegion).toMatchObject({ requests: 3, downloads: 3, bytes: 2 * GB, unknownSize: 1, edgeBytes: 1500, bucketRequests: 3 });
@@ -88,7 +85,10 @@ describe('the cost of a known set of requests', () => {
     expect(usage.paths.cloudfront).toMatchObject({ requests: 2, downloads: 1, bytes: 2 * GB, edgeBytes: 2 * GB + 1000, originFetches: 1 });
     expect(usage.paths.other).toMatchObject({ requests: 1, downloads: 0, bytes: 0, edgeBytes: 400 });
     expect(usage.other).toEqual({ manifest: 1, generated: 0, error: 0, aborted: 0, mismatch: 0 });
-    expect([usage.fallbacks, usage.unknownDigests, usage.period]).toEqual([1, [C], { from: '2026-11-27T09:00:00Z', to: '2026-11-27T11:00:00Z' }]);
+    expect([usage.fallbacks, usage.unknownDigests, usage.period]).toEqual([1, { distinct: 1, exact: true, sample: [C] }, { from: '2026-11-27T09:00:00Z', to: '2026-11-27T11:00:00Z' }]);
+    // All on one day: the day's usage is the whole.
+    expect(usage.days.map((d) => d.day)).toEqual(['2026-11-27']);
+    expect(usage.days[0]!.paths).toEqual(usage.paths);
   });
 
   test('each path\'s cost, worked out by hand', () => {
@@ -101,8 +101,8 @@ describe('the cost of a known set of requests', () => {
       regionalSameRegion: { transfer: 0, cloudfrontTransfer: edge(1500), cloudfrontRequests: 3 * request, lambdaEdge: 3 * invocation, s3Requests: 3 * get },
       regionalCrossRegion: { transfer: 0.02, cloudfrontTransfer: edge(500), cloudfrontRequests: request, lambdaEdge: invocation, s3Requests: get },
       upstream: { transfer: 0.5 * 0.01, cloudfrontTransfer: edge(500), cloudfrontRequests: request, lambdaEdge: invocation, s3Requests: 0 },
-      // Two requests, one of them a miss: an origin-request invocation and an S3 GET more.
-      cloudfront: { transfer: 0, cloudfrontTransfer: edge(2 * GB + 1000), cloudfrontRequests: 2 * request, lambdaEdge: 3 * invocation, s3Requests: get },
+      // Two requests, one of them a miss: origin-request and origin-response invocations and an S3 GET more.
+      cloudfront: { transfer: 0, cloudfrontTransfer: edge(2 * GB + 1000), cloudfrontRequests: 2 * request, lambdaEdge: 4 * invocation, s3Requests: get },
       other: { transfer: 0, cloudfrontTransfer: edge(400), cloudfrontRequests: request, lambdaEdge: invocation, s3Requests: 0 },
     };
     let total = 0;
@@ -124,7 +124,7 @@ describe('the cost of a known set of requests', () => {
   test('no blob bytes at all: no baseline, no percentage', () => {
     const empty = new UsageTally();
     empty.add(record(400, '2026-11-27T10:30:00Z'), at('other', { reason: 'generated' }));
-    const costs = computeCosts(empty.resolve(new Map()), DEFAULT_PRICES);
+    const costs = computeCosts(empty.result(), DEFAULT_PRICES);
     expect(costs.baseline).toEqual({ bytes: 0, cost: 0 });
     expect(costs.savings.percent).toBeNull();
     expect(costs.savings.amount).toBeLessThan(0);

@@ -7,6 +7,7 @@ import { analyzeLogs } from '../../../layers/costs/analyze';
 import { createRouter } from '../../../layers/costs/attribute';
 import type { LogInput } from '../../../layers/costs/log-files';
 import { DEFAULT_PRICES, GB } from '../../../layers/costs/prices';
+import { sizesOf } from '../../../layers/costs/sizes';
 import { buildReport, formatBytes, formatMoney, renderReport } from '../../../layers/costs/report';
 import { loadTable } from '../../../layers/net/load';
 import { compileRanges } from '../../../layers/ranges/compile';
@@ -36,9 +37,9 @@ const input = (name: string, text: string): LogInput => ({
 const FIRST = logHeader() + line('10:00:00', '192.0.2.10', `/v2/app/blobs/${A}`, 307, 450) + line('10:00:01', '192.0.2.70', `/v2/app/blobs/${A}`, 307, 450) + 'not a log line\n';
 const SECOND = logHeader() + line('11:00:00', '8.8.8.8', `/v2/app/blobs/${B}`, 200, 2048) + line('11:00:01', '8.8.8.8', '/v2/app/manifests/1', 307, 400) + line('09:59:59', '192.0.2.11', `/v2/app/blobs/${B}`, 307, 450);
 
-async function report(sizes = new Map([[A, GB]])) {
-  const analysis = await analyzeLogs([input('a.log', FIRST), input('b.log', SECOND)], router);
-  return { analysis, report: buildReport(analysis, analysis.tally.resolve(sizes), { routing: { stage: 'test' }, sizes: ['sizes.json (1 digests)'], prices: DEFAULT_PRICES }) };
+async function report(sizes = sizesOf(JSON.stringify({ [A]: GB }))) {
+  const analysis = await analyzeLogs([input('a.log', FIRST), input('b.log', SECOND)], router, { sizes });
+  return { analysis, report: buildReport(analysis, analysis.tally.result(), { routing: { stage: 'test' }, sizes: ['sizes.json (1 digests)'], prices: DEFAULT_PRICES }) };
 }
 
 test('inputs are read once, malformed lines counted with their file and line', async () => {
@@ -53,7 +54,7 @@ test('the JSON report', async () => {
   // B's size is not known: counted as a download of unknown size, not guessed.
   expect(r.paths.regionalSameRegion).toMatchObject({ requests: 2, downloads: 2, bytes: GB, unknownSize: 1 });
   expect(r.paths.regionalCrossRegion).toMatchObject({ requests: 1, downloads: 1, bytes: GB, unknownSize: 0 });
-  expect(r.sizes.unknown).toEqual({ downloads: 1, digests: [B] });
+  expect(r.sizes.unknown).toEqual({ downloads: 1, distinct: 1, exact: true, sample: [B] });
   expect(r.paths.cloudfront).toMatchObject({ requests: 1, downloads: 1, bytes: 2048 });
   expect(r.paths.other).toMatchObject({ requests: 1, downloads: 0 });
   expect(r.other.manifest).toBe(1);

@@ -1,9 +1,19 @@
-/** Blob sizes from the files operators have at hand: a digest map, `aws s3api list-objects-v2`, `aws s3 ls`. */
-import { mergeSizes, parseSizes, SizesError } from '../../../layers/costs/sizes';
+/**
+ * Blob sizes from the files operators have at hand (a digest map, `aws s3api list-objects-v2`,
+ * `aws s3 ls`), kept in the compact sorted catalogue, checked against a plain Map on many digests.
+ */
+import { createHash } from 'node:crypto';
+import { parseSizes, SizesBuilder, SizesError, sizesOf } from '../../../layers/costs/sizes';
 
 const A = `sha256:${'a'.repeat(64)}`;
 const B = `sha256:${'b'.repeat(64)}`;
 const C = `sha512:${'c'.repeat(128)}`;
+const D = `sha256:${'d'.repeat(64)}`;
+
+const lookup = (text: string) => {
+  const sizes = sizesOf(text);
+  return { size: sizes.size, values: [A, B, C, D].map((d) => sizes.get(d)), maxBytes: sizes.maxBytes, totalBytes: sizes.totalBytes };
+};
 
 describe('formats', () => {
   test.each([
@@ -12,16 +22,39 @@ describe('formats', () => {
     ['`aws s3 ls --recursive` output', `2026-11-27 15:59:01         10 containers/images/${A}\n2026-11-27 15:59:02          0 containers/images/${B}\n2026-11-27 15:59:03          7 containers/images/${C}\n2026-11-27 15:59:03          3 containers/index.html\n`],
     ['`aws s3 ls` of the prefix (names only), folders and CRLF', `                           PRE old/\r\n2026-11-27 15:59:01         10 ${A}\r\n2026-11-27 15:59:02          0 ${B}\r\n2026-11-27 15:59:03          7 ${C}\r\n`],
   ])('%s', (_name, text) => {
-    expect(Object.fromEntries(parseSizes(text, 'sizes'))).toEqual({ [A]: 10, [B]: 0, [C]: 7 });
+    // D is not listed: undefined, not 0.
+    expect(lookup(text)).toEqual({ size: 3, values: [10, 0, 7, undefined], maxBytes: 10, totalBytes: 17 });
   });
 
-  test('several files add up; a digest listed twice with different sizes is refused', () => {
-    const sizes = parseSizes(JSON.stringify({ [A]: 10 }), 'one.json');
-    parseSizes(`2026-11-27 15:59:01         10 ${A}\n2026-11-27 15:59:01         20 ${B}\n`, 'two.txt', sizes);
-    expect(sizes.size).toBe(2);
-    expect(() => parseSizes(JSON.stringify({ [A]: 11 }), 'three.json', sizes)).toThrow(new SizesError(`three.json: ${A} is listed as 10 and as 11 bytes`));
-    expect(() => mergeSizes(sizes, new Map([[B, 21]]), 'four.json')).toThrow(new SizesError(`four.json: ${B} is listed as 20 and as 21 bytes`));
-    expect(mergeSizes(sizes, new Map([[B, 20], [C, 7]]), 'five.json').size).toBe(3);
+  test('several files add up; the same blob twice counts once; a digest listed twice with different sizes is refused', () => {
+    const builder = parseSizes(JSON.stringify({ [A]: 10 }), 'one.json');
+    parseSizes(`2026-11-27 15:59:01         10 ${A}\n2026-11-27 15:59:01         20 ${B}\n`, 'two.txt', builder);
+    const sizes = builder.build();
+    expect([sizes.size, sizes.totalBytes, sizes.get(A), sizes.get(B)]).toEqual([2, 30, 10, 20]);
+    parseSizes(JSON.stringify({ [A]: 11 }), 'three.json', builder);
+    expect(() => builder.build()).toThrow(new SizesError('the blob sha…:aaaaaaaaaaaaaaaa… is listed as 10 and as 11 bytes'));
+  });
+
+  test('dates in a listing give the bytes written per day (for growth estimates)', () => {
+    const sizes = sizesOf(JSON.stringify({ Contents: [{ Key: A, Size: 10, LastModified: '2026-11-01T10:00:00.000Z' }, { Key: B, Size: 5, LastModified: '2026-11-01T23:00:00.000Z' }, { Key: C, Size: 7, LastModified: '2026-11-03T00:00:00.000Z' }] }));
+    expect(Object.fromEntries(sizes.createdByDay)).toEqual({ '2026-11-01': 15, '2026-11-03': 7 });
+  });
+
+  test('many digests: the compact catalogue answers as a Map would', () => {
+    const builder = new SizesBuilder();
+    const expected = new Map<string, number>();
+    for (let i = 0; i < 20_000; i++) {
+      const digest = `sha256:${createHash('sha256').update(String(i)).digest('hex')}`;
+      expected.set(digest, i * 7);
+      builder.add(digest, i * 7);
+    }
+    const sizes = builder.build();
+    expect(sizes.size).toBe(20_000);
+    let wrong = 0;
+    for (const [digest, bytes] of expected) if (sizes.get(digest) !== bytes) wrong++;
+    for (let i = 20_000; i < 21_000; i++) if (sizes.get(`sha256:${createHash('sha256').update(String(i)).digest('hex')}`) !== undefined) wrong++;
+    expect(wrong).toBe(0);
+    expect(sizes.maxBytes).toBe(19_999 * 7);
   });
 });
 

@@ -17,9 +17,15 @@ if (major < LAMBDA_MAJOR && existsSync(LAMBDA_NODE)) {
   const { spawn } = require('node:child_process');
   const child = spawn(LAMBDA_NODE, [...process.execArgv, __filename, ...process.argv.slice(2)], { stdio: 'inherit' });
   // This process only waits: signals sent to it (a test or a supervisor stopping `stack`) go to the child,
-  // and the child's exit (code or signal) becomes this process's.
+  // and the child's exit (code or signal) becomes this process's. Not a Ctrl-C at a terminal, though: that
+  // reaches the child too (the terminal signals its whole process group), and a second SIGINT means
+  // "quit at once" to `stack` and `sync`.
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-  for (const signal of signals) process.on(signal, () => child.kill(signal));
+  for (const signal of signals) {
+    process.on(signal, () => {
+      if (!(signal === 'SIGINT' && process.stdin.isTTY)) child.kill(signal);
+    });
+  }
   child.on('error', (error) => {
     process.stderr.write(`registry-edge: cannot start ${LAMBDA_NODE}: ${error.message}\n`);
     process.exit(1);

@@ -74,7 +74,7 @@ describe('the Lambda runtime (Node.js 22) in tests and the CLI', () => {
     expect(result.status).toBe(1);
   });
 
-  test('stopping the CLI it was started as stops the re-run one too (no orphan left running)', async () => {
+  test.each(['SIGTERM', 'SIGINT'] as const)('stopping the CLI it was started as (%s, no terminal) stops the re-run one too: no orphan left running', async (stop) => {
     // `classify -` waits for standard input, here a pipe that `sleep` holds open (not this process, whose
     // end would close when the CLI exits): a command that runs until it is stopped.
     const holder = spawn('sleep', ['60'], { stdio: ['ignore', 'pipe', 'ignore'] });
@@ -87,9 +87,9 @@ describe('the Lambda runtime (Node.js 22) in tests and the CLI', () => {
       if (workers.length === 0) await new Promise((r) => setTimeout(r, 50));
     }
     expect(workers.length).toBeGreaterThan(0);
-    parent.kill('SIGTERM');
+    parent.kill(stop);
     const { signal } = await exited;
-    expect(signal).toBe('SIGTERM');
+    expect(signal).toBe(stop);
     for (let i = 0; i < 40 && workers.some(alive); i++) await new Promise((r) => setTimeout(r, 50));
     expect(workers.filter(alive)).toEqual([]);
   });

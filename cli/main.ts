@@ -50,6 +50,7 @@ const AWS_COMMANDS: Record<string, AwsUse> = {
   sync: { apis: 'S3 (the primary bucket)', localOption: '--s3-endpoint' },
   'ranges update': { apis: 'S3 (the config bucket; the feeds come from AWS and Google over HTTPS unless --aws/--gcp are files)', localOption: '--s3-endpoint' },
   'ranges status': { apis: 'S3 (the config bucket)', localOption: '--s3-endpoint' },
+  'ranges rollback': { apis: 'S3 (the config bucket)', localOption: '--s3-endpoint' },
   'cost-report': { apis: 'S3 with --bucket (listing blob sizes; --sizes FILE needs nothing)', localOption: '--s3-endpoint' },
   'plan-regions': { apis: 'S3 with --bucket (listing blob sizes and the catalogue; --sizes FILE needs nothing)', localOption: '--s3-endpoint' },
 };

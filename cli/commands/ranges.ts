@@ -22,6 +22,7 @@ import { rangeUpdateSetup, type RangeUpdateSetup } from '../../layers/ranges/set
 import { s3RangeStore } from '../../layers/ranges/store';
 import { tableAges } from '../../layers/ranges/age';
 import { runRangeRollback } from '../../layers/ranges/rollback';
+import { describeAwsFailure } from '../aws';
 import { runRangeUpdate } from '../../layers/ranges/update';
 import { versionOf } from '../../layers/ranges/version';
 import { readStackState, type StackState } from '../../local/stack-state';
@@ -235,7 +236,9 @@ export function registerRanges(program: Command): void {
       const result = await runRangeRollback({ store: setup.store, target: options.previous ? { previous: true } : { key: options.to! } });
       printJson({ ...result, bucket: setup.bucket.name });
       if (result.outcome !== 'rolled-back') {
-        process.stderr.write(`registry-edge: rollback ${result.outcome} (${result.reason}): ${result.message}\n`);
+        // A store failure is an S3 error in words: without credentials or network, say which is missing.
+        const message = (result.reason === 'store' && describeAwsFailure(new Error(result.message))) || `rollback ${result.outcome} (${result.reason}): ${result.message}`;
+        process.stderr.write(`registry-edge: ${message}\n`);
         fail(1);
       }
     });

@@ -35,7 +35,7 @@ test.each([
   expect(describeAwsFailure(error)).toBeUndefined();
 });
 
-test.each([['reconcile'], ['replay-dlq'], ['sync'], ['ranges update'], ['ranges status'], ['cost-report']])('%s --help says it needs AWS', (command) => {
+test.each([['reconcile'], ['replay-dlq'], ['sync'], ['ranges update'], ['ranges status'], ['ranges rollback'], ['cost-report'], ['plan-regions']])('%s --help says it needs AWS', (command) => {
   const result = runCli([...command.split(' '), '--help']);
   expect(result.status).toBe(0);
   expect(result.stdout).toMatch(/\nNeeds AWS: .*credentials.*network access to AWS/);
@@ -45,10 +45,10 @@ test.each([['classify'], ['route'], ['build'], ['ranges compile'], ['stack'], ['
   expect(runCli([...command.split(' '), '--help']).stdout).not.toContain('Needs AWS');
 });
 
-test('without credentials: one line naming them, exit 1', async () => {
-  const result = await runCliAsync(['ranges', 'status', '--stage', 'sandbox'], { env: NO_AWS });
+test.each([[['ranges', 'status', '--stage', 'sandbox']], [['ranges', 'rollback', '--stage', 'sandbox', '--previous']]])('without credentials: one line naming them, exit 1 (%j)', async (args) => {
+  const result = await runCliAsync(args, { env: NO_AWS });
   expect(result.status).toBe(1);
-  expect(result.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^registry-edge: no AWS credentials found: set AWS_PROFILE/)]);
+  expect(result.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^registry-edge: (s3:\/\/[^ ]+: )?no AWS credentials found: set AWS_PROFILE/)]);
 });
 
 test('without a reachable endpoint: one line naming it, exit 1', async () => {

@@ -19,19 +19,14 @@ import { createGzip } from 'node:zlib';
 import { CLOUDFRONT_LOG_FIELDS, logHeader } from '../layers/costs/access-log';
 import { CLIENTS, COST_STAGE_CONFIG } from '../test/support/cost-logs';
 import { record } from './results';
+import { seeded } from '../test/support/seeded';
 
 const argLines = process.argv.indexOf('--lines');
 const LINES = argLines > 0 ? Number(process.argv[argLines + 1]) : 1_000_000;
 const BIN = join(__dirname, '../bin/registry-edge.js');
 
 // A small deterministic PRNG, so every run reads the same log.
-let seed = 0x9e3779b9;
-const random = () => {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return (seed >>> 0) / 2 ** 32;
-};
+const random = seeded(0x9e3779b9);
 const hex8 = (n: number) => (n >>> 0).toString(16).padStart(8, '0');
 /** Distinct digest number i: its first 64 bits differ from every other's. */
 const digest = (i: number) => `sha256:${hex8(i)}${hex8(Math.imul(i, 2654435761))}${'0123456789abcdef'.repeat(3)}`;

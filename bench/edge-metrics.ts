@@ -17,6 +17,7 @@ import type { RefreshStatus } from '../layers/ranges/refresh';
 import type { Decision } from '../layers/routing/policy';
 import { loadStageConfig } from '../tools/build';
 import { record } from './results';
+import { seeded } from '../test/support/seeded';
 
 const RATES = [1, 10, 100];
 const REQUESTS = 30_000;
@@ -24,13 +25,7 @@ const REQUESTS = 30_000;
 const EVENT_OVERHEAD = 26;
 const USD_PER_GB = 0.5;
 
-let seed = 0x1234567;
-const random = () => {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return (seed >>> 0) / 2 ** 32;
-};
+const random = seeded(0x1234567);
 
 const { edge } = loadStageConfig({ stage: 'prod' });
 const regions = Object.keys(edge.buckets);

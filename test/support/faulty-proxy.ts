@@ -11,6 +11,9 @@
 import { createServer, type IncomingMessage, request as httpRequest, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { freePort } from './ports';
+import { seeded } from './seeded';
+
+export { seeded };
 
 export type Fault =
   /** 500 InternalError, the request never reaches the server. */
@@ -53,18 +56,6 @@ export interface FaultyProxy {
   down(): Promise<void>;
   up(): Promise<void>;
   close(): Promise<void>;
-}
-
-/** mulberry32: small, seeded, good enough to pick faults (and shuffles a failing run can repeat). */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const S3_INTERNAL_ERROR =

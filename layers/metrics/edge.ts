@@ -112,18 +112,34 @@ export function createViewerMetrics(options: EdgeMetricsOptions & { rangeStatus?
     const generation = tableGeneration(status);
     if (generation !== null) m.gauge('TableGeneration', generation, 'None');
   });
+  // One bound counter per dimension values seen (actions x bucket regions, and check results: a few dozen).
+  const decisions = new Map<EdgeAction, Map<string, () => void>>();
+  const countDecision = (action: EdgeAction, bucketRegion: string) => {
+    let byRegion = decisions.get(action);
+    if (byRegion === undefined) decisions.set(action, (byRegion = new Map()));
+    let count = byRegion.get(bucketRegion);
+    if (count === undefined) byRegion.set(bucketRegion, (count = metrics.counter('Decisions', { action, bucketRegion })));
+    count();
+  };
+  const checks = { cached: new Map<string, () => void>(), fresh: new Map<string, () => void>() };
+  const countCheck = (result: CheckResult) => {
+    const byResult = result.cached ? checks.cached : checks.fresh;
+    let count = byResult.get(result.result);
+    if (count === undefined) byResult.set(result.result, (count = metrics.counter('BlobChecks', { result: result.result, cached: String(result.cached) })));
+    count();
+  };
   return {
     tick: metrics.tick,
     flush: metrics.flush,
     decided(planned, decision) {
       const { action, bucketRegion } = actionOf(planned, decision, upstream, buckets);
-      metrics.count('Decisions', { action, bucketRegion });
+      countDecision(action, bucketRegion);
       if (planned !== decision && planned?.action === 'redirect' && decision.action === 'forward') {
         metrics.count('VerifyFallbacks', { bucketRegion: actionOf(planned, planned, upstream, buckets).bucketRegion });
       }
     },
     checked(result) {
-      metrics.count('BlobChecks', { result: result.result, cached: String(result.cached) });
+      countCheck(result);
     },
     refreshLogged(record) {
       if (record.event !== 'ranges-refresh') return;

@@ -43,6 +43,13 @@ export interface AggregatorOptions {
 export interface MetricsAggregator {
   /** Adds `value` (default 1) to a counter. */
   count(name: string, dimensions?: Dimensions, value?: number): void;
+  /**
+   * `count` bound to one name and dimension set, for the per-request path: the set's key is built once
+   * and its point looked up again only after a flush, so a count is one addition (the viewer's `count`
+   * cost a key string and two Map lookups per request: about 10% of a decision). Same effect as calling
+   * `count(name, dimensions, value)`; `dimensions` must not change afterwards.
+   */
+  counter(name: string, dimensions?: Dimensions): (value?: number) => void;
   /** Sets a gauge: the last value set before a flush is the one written. */
   gauge(name: string, value: number, unit: MetricUnit, dimensions?: Dimensions): void;
   /** Flushes when the interval since the window opened has passed. Call at the start of each invocation. */
@@ -112,10 +119,13 @@ export function createMetricsAggregator(options: AggregatorOptions): MetricsAggr
   /** When the first point of this window arrived: the timestamp its lines carry (see flush). */
   let windowStart: number | null = null;
   let dropped = 0;
+  /** Raised with every flush that empties `sets`: a point looked up in an earlier window is no longer there. */
+  let window = 0;
 
-  function pointFor(name: string, unit: MetricUnit, extra: Dimensions | undefined): Point | null {
-    // Base dimensions first, then the point's own, in the order given: one order per set, one key per set.
-    const key = extra ? keyWith(baseKey, extra) : baseKey;
+  // Base dimensions first, then the point's own, in the order given: one order per set, one key per set.
+  const keyFor = (extra: Dimensions | undefined) => (extra ? keyWith(baseKey, extra) : baseKey);
+
+  function pointFor(name: string, unit: MetricUnit, extra: Dimensions | undefined, key = keyFor(extra)): Point | null {
     let set = sets.get(key);
     if (!set) {
       const dimensions = extra ? { ...base, ...extra } : base;
@@ -146,6 +156,20 @@ export function createMetricsAggregator(options: AggregatorOptions): MetricsAggr
       if (point) point.value += value;
     },
 
+    counter(name, dimensions) {
+      const key = keyFor(dimensions);
+      let point: Point | null = null;
+      let pointWindow = -1;
+      return (value = 1) => {
+        // A dropped point (null) is looked up again each time, so that every drop is counted as `count` does.
+        if (point === null || pointWindow !== window) {
+          point = pointFor(name, 'Count', dimensions, key);
+          pointWindow = window;
+        }
+        if (point) point.value += value;
+      };
+    },
+
     gauge(name, value, unit, dimensions) {
       const point = pointFor(name, unit, dimensions);
       if (point) point.value = value;
@@ -168,6 +192,7 @@ export function createMetricsAggregator(options: AggregatorOptions): MetricsAggr
       const timestamp = windowStart;
       const written = sets;
       sets = new Map();
+      window++;
       windowStart = null;
       dropped = 0;
       for (const set of written.values()) if (set.points.size > 0) write(JSON.stringify(emfDocument(options.namespace, timestamp, set.dimensions, set.points)));

@@ -3,19 +3,20 @@
  * 4-byte aligned), so loading a table is a few typed-array views over its bytes: no loop over entries at
  * an edge cold start, however large the feeds grow.
  *
- *   0  "RETB"   4  u8 version | u8 0 | u16 0   8  u32 header bytes   12 u32 IPv4 intervals   16 u32 IPv6 intervals
+ *   0  "RETB"   4  u8 version | u8 index width (2, 4) | u16 0   8  u32 header bytes   12 u32 IPv4 intervals   16 u32 IPv6 intervals
  *   20 u32 0   24 header: UTF-8 JSON {"metadata": {...}, "places": [["aws", "us-east-1"], ...]} | padding to 4
  *   v4 starts (u32 each) | v6 starts (4 x u32 each) | v4 info (u16 each) | v6 info (u16 each) | padding to 4
- *   index (format 2, see top-index.ts): 8 x u32 counts (per family, v4 then v6: second levels, second-level
+ *   index (format 3, see top-index.ts): 8 x u32 counts (per family, v4 then v6: second levels, second-level
  *   entries, third levels, third-level entries) | then each array of `INDEX_ARRAYS` below, v4 then v6:
- *   the u32 ones (first, secondAt, second, thirdAt, third), the u16 ones (crowded, thirdOf), the u8 ones
- *   (secondShift, thirdShift) | padding to 4
+ *   the index-width ones (first, secondAt, second, thirdAt, third: u16 when every value of the table fits,
+ *   else u32), the u16 ones (crowded, thirdOf), the u8 ones (secondShift, thirdShift) | padding to 4
  *
- * The AWS + GCP feeds (18,000 entries, 5 MB of JSON) become 1.1 MB, 83 KB deflated (the index is 930 KB of
- * it, 21 KB deflated: runs of repeated values). Integrity is the publisher's job (a SHA-256 in the pointer object); `decodeTable`
+ * The AWS + GCP feeds (18,000 entries, 5 MB of JSON) become 770 KB, 81 KB deflated (the index is 620 KB of
+ * it, 930 KB in format 2's 32-bit entries; mostly runs of repeated values). Integrity is the publisher's
+ * job (a SHA-256 in the pointer object); `decodeTable`
  * checks structure and bounds and never trusts a length it has not compared with the bytes it has.
  */
-import { buildTableIndex, type TableIndex, type TopIndex } from './top-index';
+import { buildTableIndex, indexWidth, narrowIndex, type TableIndex, type TopIndex } from './top-index';
 import { CLOUDS, type Intervals, MAX_PLACES, NO_MATCH, type Place } from './types';
 
 // One decoder for every table: constructing one costs more than decoding a header with it.
@@ -23,8 +24,8 @@ let decoder: InstanceType<typeof TextDecoder> | undefined;
 const textDecoder = () => (decoder ??= new TextDecoder('utf-8', { fatal: true }));
 
 const MAGIC = 0x42544552; // "RETB" read as a little-endian u32
-/** 2: the lookup index is stored after the intervals. */
-export const TABLE_FORMAT_VERSION = 2;
+/** 2: the lookup index is stored after the intervals. 3: its interval numbers in 16 bits when they fit. */
+export const TABLE_FORMAT_VERSION = 3;
 const HEADER_BYTES = 24;
 
 /** What a table says about where it came from (feed sync tokens and dates, overlay size). */
@@ -47,22 +48,25 @@ type IndexCounts = [number, number, number, number];
 const countsOf = (i: TopIndex): IndexCounts => [i.secondAt.length, i.second.length, i.thirdAt.length, i.third.length];
 const INDEX_COUNTS_BYTES = 32;
 
-/** The index's arrays in file order (widest first, so each stays aligned): name, element bytes, length. */
-const INDEX_ARRAYS: [keyof TopIndex, 4 | 2 | 1, (c: IndexCounts) => number][] = [
-  ['first', 4, () => FIRST_ENTRIES],
-  ['secondAt', 4, (c) => c[0]],
-  ['second', 4, (c) => c[1]],
-  ['thirdAt', 4, (c) => c[2]],
-  ['third', 4, (c) => c[3]],
+/**
+ * The index's arrays in file order (widest first, so each stays aligned): name, element bytes (`w`: the
+ * table's index width, 2 or 4, byte 5 of the file), length.
+ */
+const INDEX_ARRAYS: [keyof TopIndex, 'w' | 2 | 1, (c: IndexCounts) => number][] = [
+  ['first', 'w', () => FIRST_ENTRIES],
+  ['secondAt', 'w', (c) => c[0]],
+  ['second', 'w', (c) => c[1]],
+  ['thirdAt', 'w', (c) => c[2]],
+  ['third', 'w', (c) => c[3]],
   ['crowded', 2, () => CROWDED_ENTRIES],
   ['thirdOf', 2, (c) => c[1]],
   ['secondShift', 1, (c) => c[0]],
   ['thirdShift', 1, (c) => c[2]],
 ];
 
-/** Bytes of the index section, from the counts of both families. */
-const indexBytes = (c4: IndexCounts, c6: IndexCounts) =>
-  pad4(INDEX_COUNTS_BYTES + INDEX_ARRAYS.reduce((sum, [, size, length]) => sum + size * (length(c4) + length(c6)), 0));
+/** Bytes of the index section, from the counts of both families and the index width. */
+const indexBytes = (c4: IndexCounts, c6: IndexCounts, width: 2 | 4) =>
+  pad4(INDEX_COUNTS_BYTES + INDEX_ARRAYS.reduce((sum, [, size, length]) => sum + (size === 'w' ? width : size) * (length(c4) + length(c6)), 0));
 
 export function encodeTable(metadata: TableMetadata, places: readonly Place[], intervals: Intervals): Uint8Array {
   if (!LITTLE_ENDIAN) throw new Error('range tables are little-endian; this machine is not');
@@ -74,12 +78,15 @@ export function encodeTable(metadata: TableMetadata, places: readonly Place[], i
   const n6 = intervals.v6Info.length;
   const arraysAt = pad4(HEADER_BYTES + header.length);
   const indexAt = pad4(arraysAt + 4 * n4 + 16 * n6 + 2 * n4 + 2 * n6);
-  const { v4, v6 } = buildTableIndex(intervals);
-  const total = indexAt + indexBytes(countsOf(v4), countsOf(v6));
+  const built = buildTableIndex(intervals);
+  const width = indexWidth(built);
+  const { v4, v6 } = narrowIndex(built, width);
+  const total = indexAt + indexBytes(countsOf(v4), countsOf(v6), width);
   const out = new Uint8Array(total);
   const view = new DataView(out.buffer);
   view.setUint32(0, MAGIC, true);
   view.setUint8(4, TABLE_FORMAT_VERSION);
+  view.setUint8(5, width);
   view.setUint32(8, header.length, true);
   view.setUint32(12, n4, true);
   view.setUint32(16, n6, true);
@@ -120,6 +127,8 @@ export function decodeTable(input: Uint8Array, { check = true } = {}): DecodedTa
   if (view.getUint32(0, true) !== MAGIC) throw new Error('not a registry-edge range table (bad magic)');
   const version = view.getUint8(4);
   if (version !== TABLE_FORMAT_VERSION) throw new Error(`range table format ${version} is not supported (expected ${TABLE_FORMAT_VERSION})`);
+  const width = view.getUint8(5);
+  if (width !== 2 && width !== 4) throw new Error(`range table index width ${width} is not 2 or 4`);
   const headerLength = view.getUint32(8, true);
   const n4 = view.getUint32(12, true);
   const n6 = view.getUint32(16, true);
@@ -129,7 +138,7 @@ export function decodeTable(input: Uint8Array, { check = true } = {}): DecodedTa
   const counts = [0, 1, 2, 3, 4, 5, 6, 7].map((k) => view.getUint32(indexAt + 4 * k, true));
   const c4 = counts.slice(0, 4) as IndexCounts;
   const c6 = counts.slice(4) as IndexCounts;
-  const expected = indexAt + indexBytes(c4, c6);
+  const expected = indexAt + indexBytes(c4, c6, width);
   if (expected !== bytes.length) throw new Error(`range table is ${bytes.length} bytes, its header says ${expected}`);
   if (n4 === 0 || n6 === 0) throw new Error('range table has an empty address family');
 
@@ -162,7 +171,8 @@ export function decodeTable(input: Uint8Array, { check = true } = {}): DecodedTa
   const views: Record<string, unknown>[] = [{}, {}];
   const viewOf = (size: 4 | 2 | 1, count: number) =>
     size === 4 ? new Uint32Array(bytes.buffer, at, count) : size === 2 ? new Uint16Array(bytes.buffer, at, count) : new Uint8Array(bytes.buffer, at, count);
-  for (const [name, size, length] of INDEX_ARRAYS) {
+  for (const [name, entryBytes, length] of INDEX_ARRAYS) {
+    const size = entryBytes === 'w' ? width : entryBytes;
     [c4, c6].forEach((c, family) => {
       views[family]![name] = viewOf(size, length(c));
       at += size * length(c);

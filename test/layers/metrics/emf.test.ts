@@ -118,3 +118,33 @@ test('beforeFlush sets gauges read at flush time, and runs only when there is so
   expect(reads).toBe(1);
   expect(total(emfPoints(lines), 'TableAgeSeconds')).toBe(100);
 });
+
+test('a bound counter counts as count does: into the same set, again from zero after each flush, dropped (and counted as dropped) when the sets are full', () => {
+  const { metrics, lines, advance } = setup({ flushMs: 1_000, maxDimensionSets: 2 });
+  const regional = metrics.counter('Decisions', { action: 'regional', bucketRegion: 'eu-west-1' });
+  regional();
+  regional(2);
+  metrics.count('Decisions', { action: 'regional', bucketRegion: 'eu-west-1' });
+  advance(1_000);
+  metrics.tick();
+  expect(lines).toHaveLength(1);
+  expect(total(emfPoints(lines), 'Decisions', { action: 'regional', bucketRegion: 'eu-west-1' })).toBe(4);
+  expect(emfPoints(lines).every((p) => p.timestamp === START)).toBe(true);
+
+  // The next window: the counter's point was written and the set is gone; it opens a new one.
+  lines.length = 0;
+  advance(500);
+  regional();
+  expect(metrics.pendingSets()).toBe(1);
+  metrics.count('Decisions', { action: 'cloudfront', bucketRegion: 'none' }); // the second (last) set allowed
+  const overflow = metrics.counter('Decisions', { action: 'upstream', bucketRegion: 'none' });
+  overflow();
+  overflow(5);
+  advance(1_000);
+  metrics.tick();
+  const points = emfPoints(lines);
+  expect(total(points, 'Decisions', { action: 'regional', bucketRegion: 'eu-west-1' })).toBe(1);
+  expect(total(points, 'Decisions', { action: 'upstream' })).toBe(0);
+  expect(total(points, 'MetricsDropped', {})).toBe(2);
+  expect(points.filter((p) => p.metric === 'Decisions').every((p) => p.timestamp === START + 1_500)).toBe(true);
+});

@@ -63,9 +63,28 @@ describe('the range table wire format', () => {
     for (const ip of ['3.4.12.4', '64.252.81.7', '2600:1f18::1', '2406:daba:f000::1', '8.8.8.8']) expect(loadTable(compiled.bytes).table.lookup(ip)).toBe(rebuilt.lookup(ip));
   });
 
+  test('stores the index in 16 bits when its values fit (the snapshot\'s do), in 32 bits when they do not', () => {
+    const decoded = decodeTable(compiled.bytes, { check: false });
+    expect(compiled.bytes[5]).toBe(2);
+    expect(decoded.index.v4.first).toBeInstanceOf(Uint16Array);
+    expect(decoded.index.v6.third).toBeInstanceOf(Uint16Array);
+    // 70,000 IPv4 intervals (every /24 of 0.0.0.0/6 and some): interval numbers past 65,535 need 32 bits.
+    const n4 = 70_000;
+    const v4Starts = Uint32Array.from({ length: n4 }, (_, i) => i << 8);
+    const v4Info = Uint16Array.from({ length: n4 }, (_, i) => (i % 2 === 0 ? 0 | (24 << 8) : 0xffff));
+    const intervals = { v4Starts, v4Info, v6Starts: new Uint32Array(4), v6Info: Uint16Array.of(0xffff) };
+    const bytes = encodeTable({}, [{ cloud: 'aws', region: 'us-east-1' }], intervals);
+    expect(bytes[5]).toBe(4);
+    const wide = loadTable(bytes); // checked: the stored index is the one the intervals give
+    expect(decodeTable(bytes).index.v4.first).toBeInstanceOf(Uint32Array);
+    expect(wide.table.classify('1.17.110.9')).toEqual({ cloud: 'aws', region: 'us-east-1', prefix: '1.17.110.0/24' }); // interval 69,998
+    expect(wide.table.classify('1.17.111.9')).toBeNull();
+  });
+
   test.each<[string, (b: Uint8Array, v: DataView) => void, RegExp]>([
     ['a wrong magic', (b) => (b[0] = 0x58), /bad magic/],
     ['an unknown format version', (b) => (b[4] = 9), /format 9 is not supported/],
+    ['an index width other than 2 or 4', (b) => (b[5] = 3), /index width 3 is not 2 or 4/],
     ['a count that disagrees with the size', (_b, v) => v.setUint32(12, v.getUint32(12, true) + 1, true), /header says/],
     ['a header that is not JSON', (b) => (b[24] = 0x7b + 1), /header is not valid JSON/],
     ['a place with an unknown cloud', (b) => replaceText(b, '["gcp",', '["gxp",'), /place \d+ is invalid/],

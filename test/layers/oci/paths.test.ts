@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { isRepositoryName, NAME, parseRegistryPath } from '../../../layers/oci/paths';
+import { isBlobDigest, isRepositoryName, NAME, parseRegistryPath } from '../../../layers/oci/paths';
 
 const sha256 = `sha256:${'a'.repeat(64)}`;
 const sha512 = `sha512:${'0123456789abcdef'.repeat(8)}`;
@@ -190,4 +190,19 @@ describe('isRepositoryName reads the specification\'s grammar', () => {
   });
   test.each(['a__b', 'a---b', 'a.b/c_d', 'x'])('%s is a name', (text) => expect(isRepositoryName(text)).toBe(true));
   test.each(['a___b', 'a._b', 'a/', '/a', 'a//b', '-a', 'a-', 'A', '', 'a'.repeat(256)])('%j is not a name', (text) => expect(isRepositoryName(text)).toBe(false));
+});
+
+test('isBlobDigest takes exactly the lower-case hex digits, whatever the character code (none of 0-65535 beyond them)', () => {
+  const accepted: string[] = [];
+  for (let code = 0; code <= 0xffff; code++) {
+    const c = String.fromCharCode(code);
+    // The character at the start, in the middle and at the end of the hex part.
+    const all = [`sha256:${c}${'a'.repeat(63)}`, `sha256:${'a'.repeat(31)}${c}${'a'.repeat(32)}`, `sha512:${'a'.repeat(127)}${c}`].map(isBlobDigest);
+    if (all.some((ok) => ok !== all[0])) throw new Error(`character ${code} is judged differently by position`);
+    if (all[0]) accepted.push(c);
+  }
+  expect(accepted.join('')).toBe('0123456789abcdef');
+  expect(isBlobDigest(`sha256:${'a'.repeat(64)}`)).toBe(true);
+  expect(isBlobDigest(`sha512:${'a'.repeat(64)}`)).toBe(false);
+  expect(isBlobDigest(`sha384:${'a'.repeat(64)}`)).toBe(false);
 });

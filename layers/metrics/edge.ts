@@ -5,7 +5,7 @@
  * viewer-request
  * - Decisions {action, bucketRegion}: one per request, by what was done: `regional` (307 to the bucket in
  *   `bucketRegion`), `upstream` (307 to the upstream registry), `cloudfront` (forwarded to the origin),
- *   `respond` (an answer generated at the edge: /v2/, OCI errors), `redirect` (any other 307: the docs),
+ *   `cdn` (307 to `routing.cdn`), `respond` (an answer generated at the edge: /v2/, OCI errors), `redirect` (any other 307: the docs),
  *   `error` (the handler failed and answered 500). `bucketRegion` is `none` but for `regional`.
  * - VerifyFallbacks {bucketRegion}: a redirect to that bucket was planned, the existence check said no,
  *   the client went through CloudFront instead (replication lag, or a check that failed).
@@ -36,12 +36,12 @@ export { METRICS_NAMESPACE };
 /** Dimension value for "no bucket region" (CloudWatch refuses empty dimension values). */
 export const NONE = 'none';
 
-export type EdgeAction = 'regional' | 'upstream' | 'cloudfront' | 'respond' | 'redirect' | 'error';
+export type EdgeAction = 'regional' | 'upstream' | 'cdn' | 'cloudfront' | 'respond' | 'redirect' | 'error';
 
 export interface EdgeMetricsOptions {
   /** The function's folder name: the `service` dimension. */
   service: string;
-  config: Pick<EdgeConfig, 'stage' | 'metrics' | 'upstream' | 'buckets' | 'publicEndpoint'>;
+  config: Pick<EdgeConfig, 'stage' | 'metrics' | 'upstream' | 'buckets' | 'publicEndpoint'> & Partial<Pick<EdgeConfig, 'cdn'>>;
   now?: () => number;
   write?: (line: string) => void;
 }
@@ -52,7 +52,7 @@ export function bucketPrefixes(config: Pick<EdgeConfig, 'buckets' | 'publicEndpo
 }
 
 /** What the decision amounts to, for the `action` dimension. `planned` null: the handler failed. */
-export function actionOf(planned: Decision | null, decision: Decision, upstreamOrigin: string, buckets: readonly [string, string][]): { action: EdgeAction; bucketRegion: string } {
+export function actionOf(planned: Decision | null, decision: Decision, upstreamOrigin: string, buckets: readonly [string, string][], cdnBase: string | null = null): { action: EdgeAction; bucketRegion: string } {
   if (planned === null) return { action: 'error', bucketRegion: NONE };
   if (decision.action === 'forward') return { action: 'cloudfront', bucketRegion: NONE };
   if (decision.action === 'respond') return { action: 'respond', bucketRegion: NONE };
@@ -61,6 +61,7 @@ export function actionOf(planned: Decision | null, decision: Decision, upstreamO
     const [prefix, region] = buckets[i]!;
     if (hasPrefix(location, prefix)) return { action: 'regional', bucketRegion: region };
   }
+  if (cdnBase !== null && hasPrefix(location, cdnBase)) return { action: 'cdn', bucketRegion: NONE };
   return { action: hasPrefix(location, `${upstreamOrigin}/`) ? 'upstream' : 'redirect', bucketRegion: NONE };
 }
 
@@ -115,6 +116,7 @@ export function createViewerMetrics(options: EdgeMetricsOptions & { rangeStatus?
   const now = options.now ?? Date.now;
   const upstream = options.config.upstream.origin;
   const buckets = bucketPrefixes(options.config);
+  const cdnBase = options.config.cdn?.baseUrl ?? null;
   const metrics = aggregatorFor(options, (m) => {
     if (!options.rangeStatus) return;
     const status = options.rangeStatus();
@@ -144,10 +146,10 @@ export function createViewerMetrics(options: EdgeMetricsOptions & { rangeStatus?
     tick: metrics.tick,
     flush: metrics.flush,
     decided(planned, decision) {
-      const { action, bucketRegion } = actionOf(planned, decision, upstream, buckets);
+      const { action, bucketRegion } = actionOf(planned, decision, upstream, buckets, cdnBase);
       countDecision(action, bucketRegion);
       if (planned !== decision && planned?.action === 'redirect' && decision.action === 'forward') {
-        metrics.count('VerifyFallbacks', { bucketRegion: actionOf(planned, planned, upstream, buckets).bucketRegion });
+        metrics.count('VerifyFallbacks', { bucketRegion: actionOf(planned, planned, upstream, buckets, cdnBase).bucketRegion });
       }
     },
     checked(result) {

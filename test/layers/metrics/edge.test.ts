@@ -31,6 +31,12 @@ test('an upstream redirect is "upstream", also for a host that merely starts lik
   expect(actionOf(lookalike, lookalike, UPSTREAM, buckets).action).toBe('redirect');
 });
 
+test('a redirect to the configured CDN is "cdn"; without a CDN configured it is a plain redirect', () => {
+  const cdn: Decision = { action: 'redirect', status: 307, location: `https://cdn.example.net/containers/images/sha256:${'a'.repeat(64)}` };
+  expect(actionOf(cdn, cdn, UPSTREAM, buckets, 'https://cdn.example.net/containers/images/')).toEqual({ action: 'cdn', bucketRegion: 'none' });
+  expect(actionOf(cdn, cdn, UPSTREAM, buckets).action).toBe('redirect');
+});
+
 const status = (metadata: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({ source: 'embedded', version: { aws: '1785313625', gcp: null }, metadata, ...extra }) as unknown as RefreshStatus;
 
 test('table age: from the AWS feed\'s createDate; none when the table records none', () => {

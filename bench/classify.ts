@@ -24,15 +24,10 @@ import { DATA, snapshot } from '../test/support/snapshot';
 import { record } from './results';
 import { buildStage } from '../tools/build';
 import { lambdaNode } from '../tools/runtime';
+import { seeded } from '../test/support/seeded';
 
 // A small deterministic PRNG, so every run measures the same addresses.
-let seed = 0x2545f491;
-const random = () => {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return (seed >>> 0) / 2 ** 32;
-};
+const random = seeded(0x2545f491);
 const u32 = () => Math.floor(random() * 2 ** 32) >>> 0;
 
 function workload(count: number): string[] {

@@ -17,14 +17,9 @@ import { formatV4, formatV6, topMask } from '../layers/net/ip';
 import { snapshot } from '../test/support/snapshot';
 import { buildTemporary } from '../tools/bundles';
 import { record } from './results';
+import { seeded } from '../test/support/seeded';
 
-let seed = 0x9e3779b9;
-const random = () => {
-  seed ^= seed << 13;
-  seed ^= seed >>> 17;
-  seed ^= seed << 5;
-  return (seed >>> 0) / 2 ** 32;
-};
+const random = seeded(0x9e3779b9);
 const u32 = () => Math.floor(random() * 2 ** 32) >>> 0;
 const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)]!;
 

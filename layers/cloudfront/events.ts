@@ -101,6 +101,16 @@ export interface ViewerEventInput {
 
 let requestCounter = 0;
 
+/** The `config` part of an event: the distribution, the trigger, and a request id unique in this process. */
+function eventConfig(domain: string, eventType: 'viewer-request' | 'origin-response') {
+  return {
+    distributionDomainName: domain,
+    distributionId: 'EDFDVBD6EXAMPLE',
+    eventType,
+    requestId: `registry-edge-${Date.now().toString(36)}-${(requestCounter++).toString(36)}`,
+  };
+}
+
 /** A viewer-request event as CloudFront sends it. */
 export function viewerRequestEvent(input: ViewerEventInput): CloudFrontRequestEvent {
   const domain = input.distributionDomainName ?? 'd111111abcdef8.cloudfront.net';
@@ -108,12 +118,7 @@ export function viewerRequestEvent(input: ViewerEventInput): CloudFrontRequestEv
     Records: [
       {
         cf: {
-          config: {
-            distributionDomainName: domain,
-            distributionId: 'EDFDVBD6EXAMPLE',
-            eventType: 'viewer-request',
-            requestId: `registry-edge-${Date.now().toString(36)}-${(requestCounter++).toString(36)}`,
-          },
+          config: eventConfig(domain, 'viewer-request'),
           request: {
             clientIp: input.clientIp,
             method: input.method,
@@ -149,12 +154,7 @@ export function originResponseEvent(input: OriginResponseEventInput): CloudFront
     Records: [
       {
         cf: {
-          config: {
-            distributionDomainName: domain,
-            distributionId: 'EDFDVBD6EXAMPLE',
-            eventType: 'origin-response',
-            requestId: `registry-edge-${Date.now().toString(36)}-${(requestCounter++).toString(36)}`,
-          },
+          config: eventConfig(domain, 'origin-response'),
           request: {
             clientIp: input.clientIp ?? '203.0.113.178',
             method: input.method ?? 'GET',

@@ -7,6 +7,9 @@ export type Json = string | number | boolean | null | Json[] | { [key: string]: 
 export type Resource = { Type: string; Properties?: Record<string, Json>; DependsOn?: string[]; DeletionPolicy?: string; UpdateReplacePolicy?: string; Condition?: string };
 export type Resources = Record<string, Resource>;
 
+/** Days after which S3 discards the parts of a multipart upload nobody completed (an interrupted copy). */
+export const ABORT_INCOMPLETE_UPLOADS_DAYS = 1;
+
 export const ref = (logicalId: string): Json => ({ Ref: logicalId });
 export const getAtt = (logicalId: string, attribute: string): Json => ({ 'Fn::GetAtt': [logicalId, attribute] });
 export const sub = (template: string): Json => ({ 'Fn::Sub': template });
@@ -109,5 +112,48 @@ export function denyInsecureTransport(bucket: string): Statement {
     Action: 's3:*',
     Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`],
     Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+  };
+}
+
+export interface LogBucketSpec {
+  name: string;
+  /** BucketOwnerEnforced (ACLs off: delivery granted by the policy) or BucketOwnerPreferred (delivery by an ACL grant). */
+  ownership: 'BucketOwnerEnforced' | 'BucketOwnerPreferred';
+  expireDays: number;
+  /** Statements beside the TLS-only one (e.g. the delivering service's grant). */
+  statements?: Statement[];
+  tags?: { Key: string; Value: string }[];
+}
+
+/**
+ * A bucket that receives logs, and its policy, as the resources `<id>` and `<id>Policy`. Private, SSE-S3
+ * (neither CloudFront nor S3 server access logging can deliver to a bucket whose default encryption is
+ * SSE-KMS), its files expire, and it is kept when the stack goes (the logs are the record of what was
+ * served and what it cost).
+ */
+export function logBucket(id: string, spec: LogBucketSpec): Resources {
+  return {
+    [id]: {
+      Type: 'AWS::S3::Bucket',
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: {
+        BucketName: spec.name,
+        PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+        OwnershipControls: { Rules: [{ ObjectOwnership: spec.ownership }] },
+        BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+        LifecycleConfiguration: {
+          Rules: [
+            { Id: 'expire-access-logs', Status: 'Enabled', ExpirationInDays: spec.expireDays },
+            { Id: 'abort-incomplete-multipart-uploads', Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: ABORT_INCOMPLETE_UPLOADS_DAYS } },
+          ],
+        },
+        ...(spec.tags ? { Tags: spec.tags } : {}),
+      },
+    },
+    [`${id}Policy`]: {
+      Type: 'AWS::S3::BucketPolicy',
+      Properties: { Bucket: ref(id), PolicyDocument: policyDocument([...(spec.statements ?? []), denyInsecureTransport(spec.name)]) },
+    },
   };
 }

@@ -12,7 +12,7 @@ import type { ResolvedConfig } from '../../layers/config/schema';
 import { ORIGIN_ROLE_HEADER } from '../../layers/cloudfront/origin';
 import { cachePolicyConfig, customErrorResponses, originRequestPolicyConfig } from './cache-policy';
 import { dashboard, dashboardUrl } from './dashboard';
-import { alarm, alarmTopic, denyInsecureTransport, getAtt, type Json, pascal, policyDocument, ref, type Resources, type Statement } from './cloudformation';
+import { alarm, alarmTopic, denyInsecureTransport, getAtt, type Json, logBucket, pascal, policyDocument, ref, type Resources, type Statement } from './cloudformation';
 import { type EdgeEventType, FUNCTIONS, logStatements } from './functions';
 import { type DeployNames, deployNames, isEdgeFunction, METRICS_NAMESPACE, SERVICE_REGION } from './names';
 
@@ -244,30 +244,9 @@ function accessLogging(logs: NonNullable<DeployNames['accessLogs']>): Json {
 }
 
 function accessLogBucket(bucket: string, expireDays: number): Resources {
-  return {
-    // Private, kept when the stack goes (the logs are the record of what was served and what it cost).
-    AccessLogBucket: {
-      Type: 'AWS::S3::Bucket',
-      DeletionPolicy: 'Retain',
-      UpdateReplacePolicy: 'Retain',
-      Properties: {
-        BucketName: bucket,
-        PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
-        // CloudFront delivers standard logs through an ACL grant to its log-delivery account, so this bucket
-        // keeps ACLs enabled; "preferred" makes the files it writes this account's all the same.
-        OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerPreferred' }] },
-        // SSE-S3: CloudFront cannot deliver to a bucket whose default encryption is SSE-KMS.
-        BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
-        LifecycleConfiguration: {
-          Rules: [
-            { Id: 'expire-access-logs', Status: 'Enabled', ExpirationInDays: expireDays },
-            { Id: 'abort-incomplete-multipart-uploads', Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } },
-          ],
-        },
-      },
-    },
-    AccessLogBucketPolicy: { Type: 'AWS::S3::BucketPolicy', Properties: { Bucket: ref('AccessLogBucket'), PolicyDocument: policyDocument([denyInsecureTransport(bucket)]) } },
-  };
+  // CloudFront delivers standard logs through an ACL grant to its log-delivery account, so this bucket
+  // keeps ACLs enabled; "preferred" makes the files it writes this account's all the same.
+  return logBucket('AccessLogBucket', { name: bucket, ownership: 'BucketOwnerPreferred', expireDays });
 }
 
 function configBucket(names: DeployNames): Resources {

@@ -5,7 +5,7 @@
  * in this region (their metrics exist only here, and an alarm can only watch its own region's metrics).
  */
 import type { ResolvedConfig } from '../../layers/config/schema';
-import { alarm, alarmTopic, denyInsecureTransport, type Json, pascal, policyDocument, ref, type Resources, type Statement, sub } from './cloudformation';
+import { ABORT_INCOMPLETE_UPLOADS_DAYS, alarm, alarmTopic, denyInsecureTransport, type Json, logBucket, pascal, policyDocument, ref, type Resources, type Statement, sub } from './cloudformation';
 import { FUNCTIONS } from './functions';
 import { DeployConfigError } from './main-stack';
 import { bucketArn, deployNames, isEdgeFunction, objectsArn, S3_ACCESS_LOG_PREFIX } from './names';
@@ -15,8 +15,6 @@ export interface RegionalStack {
   Outputs: Record<string, Json>;
 }
 
-/** Days after which S3 discards the parts of a multipart upload nobody completed (an interrupted copy). */
-export const ABORT_INCOMPLETE_UPLOADS_DAYS = 1;
 /** Days the blob buckets' S3 server access logs are kept. */
 export const S3_ACCESS_LOG_EXPIRE_DAYS = 90;
 
@@ -27,44 +25,23 @@ export const S3_ACCESS_LOG_EXPIRE_DAYS = 90;
  * principal, only for this account's blob bucket); SSE-S3 (server access logging cannot write to a bucket
  * whose default encryption is SSE-KMS); the files expire; kept when the stack goes.
  */
-function accessLogBucket(logBucket: string, blobBucket: string): Resources {
-  return {
-    AccessLogBucket: {
-      Type: 'AWS::S3::Bucket',
-      DeletionPolicy: 'Retain',
-      UpdateReplacePolicy: 'Retain',
-      Properties: {
-        BucketName: logBucket,
-        OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
-        PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
-        BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
-        LifecycleConfiguration: {
-          Rules: [
-            { Id: 'expire-access-logs', Status: 'Enabled', ExpirationInDays: S3_ACCESS_LOG_EXPIRE_DAYS },
-            { Id: 'abort-incomplete-multipart-uploads', Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: ABORT_INCOMPLETE_UPLOADS_DAYS } },
-          ],
-        },
-        Tags: [{ Key: 'registry-edge:role', Value: 'access-logs' }],
+function accessLogBucket(name: string, blobBucket: string): Resources {
+  return logBucket('AccessLogBucket', {
+    name,
+    ownership: 'BucketOwnerEnforced',
+    expireDays: S3_ACCESS_LOG_EXPIRE_DAYS,
+    statements: [
+      {
+        Sid: 'S3ServerAccessLogDelivery',
+        Effect: 'Allow',
+        Principal: { Service: 'logging.s3.amazonaws.com' },
+        Action: 's3:PutObject',
+        Resource: objectsArn(name, S3_ACCESS_LOG_PREFIX),
+        Condition: { ArnLike: { 'aws:SourceArn': bucketArn(blobBucket) }, StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') } },
       },
-    },
-    AccessLogBucketPolicy: {
-      Type: 'AWS::S3::BucketPolicy',
-      Properties: {
-        Bucket: ref('AccessLogBucket'),
-        PolicyDocument: policyDocument([
-          {
-            Sid: 'S3ServerAccessLogDelivery',
-            Effect: 'Allow',
-            Principal: { Service: 'logging.s3.amazonaws.com' },
-            Action: 's3:PutObject',
-            Resource: objectsArn(logBucket, S3_ACCESS_LOG_PREFIX),
-            Condition: { ArnLike: { 'aws:SourceArn': bucketArn(blobBucket) }, StringEquals: { 'aws:SourceAccount': ref('AWS::AccountId') } },
-          },
-          denyInsecureTransport(logBucket),
-        ]),
-      },
-    },
-  };
+    ],
+    tags: [{ Key: 'registry-edge:role', Value: 'access-logs' }],
+  });
 }
 
 export function regionalStack(config: ResolvedConfig, region: string, functions: string[]): RegionalStack {

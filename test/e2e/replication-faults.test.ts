@@ -10,7 +10,8 @@
 import { DeleteObjectCommand, GetObjectTaggingCommand } from '@aws-sdk/client-s3';
 import { loadStageConfig } from '../../tools/build';
 import { buildTemporary, type TemporaryBuild } from '../../tools/bundles';
-import { type FaultyProxy, type ProxiedRequest, seeded, startFaultyProxy } from '../support/faulty-proxy';
+import { type FaultyProxy, type ProxiedRequest, startFaultyProxy } from '../support/faulty-proxy';
+import { seeded } from '../support/seeded';
 import { type AsyncHandler, type AsyncInvocation, invokeAsync } from '../support/lambda-async';
 import { type CapturedOutput, captureJsonOutput } from '../support/output-capture';
 import {

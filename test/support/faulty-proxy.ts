@@ -13,8 +13,6 @@ import type { Socket } from 'node:net';
 import { freePort } from './ports';
 import { seeded } from './seeded';
 
-export { seeded };
-
 export type Fault =
   /** 500 InternalError, the request never reaches the server. */
   | 'error-500'

@@ -6,7 +6,8 @@
  *
  * The index is computed when a table is compiled and stored in it (see `top-index.ts`, `codec.ts`).
  */
-import { type Cidr, formatCidr, parseAddress, readV4Head, readV4Tail, readV6Group1, readV6Head } from './ip';
+import { readV4Head, readV4Tail, readV6Group1, readV6Head } from './client-ip';
+import { type Cidr, formatCidr, parseAddress } from './ip';
 import { buildTableIndex, CROWDED, type TableIndex, type TopIndex } from './top-index';
 import { type Classification, type Intervals, NO_MATCH, type Place } from './types';
 
@@ -69,7 +70,7 @@ export class RangeTable {
    *   lies inside one interval (all of the internet outside the clouds' space, half of the traffic) that
    *   is the answer, and the rest of the text is not read;
    * - otherwise IPv4 is read to its end, and IPv6 by its first 64 bits, the rest only when an interval
-   *   starts inside that /64 (see `parseClientIp`).
+   *   starts inside that /64 (see `client-ip.ts`).
    * Same answers as `lookup` for every well-formed address; text that is not one may get an answer instead
    * of `INVALID` ("9.9.x" reads as 9.9.0.0/16 when that bucket holds one answer), so untrusted text goes
    * to `lookup`.

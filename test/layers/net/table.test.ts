@@ -130,6 +130,45 @@ describe('the edge\'s lookup of CloudFront\'s clientIp', () => {
     expect(table.classify(ip)).toBeUndefined();
   });
 
+  // Outside the clouds' space a /16 bucket of the index lies inside one interval: the first 16 bits answer.
+  test.each([
+    ['9.9.', '9.9.0.0', '9.9.255.255', '9.9.not-an-address'],
+    ['2a02:', '2a02::', '2a02:ffff:ffff:ffff:ffff:ffff:ffff:ffff', '2a02:zz'],
+    ['2A02:', '2a02::', '2a02:ffff:ffff:ffff:ffff:ffff:ffff:ffff', '2A02::1'],
+  ])('a bucket holding one answer (%s) is answered from its first 16 bits', (_bucket, low, high, ip) => {
+    expect(table.lookup(low)).toBe(table.lookup(high)); // the premise: nothing starts inside the /16
+    expect(table.lookupClientIp(ip)).toBe(table.lookup(low));
+  });
+
+  test.each([
+    // Where the /16 holds boundaries (3.4.0.0/16 holds 3.4.12.4/32), the rest is read, strictly.
+    '3.4.12.256',
+    '3.4.1234.4',
+    '3.4.12.4.5',
+    '3.4.012.4',
+    '3.4.12.',
+    '3.4.12',
+    // The first 16 bits themselves.
+    '03.4.12.4',
+    '3.04.12.4',
+    '256.4.12.4',
+    '3.4..12.4',
+    '26000:1f18:0:0:0:0:0:1',
+    'g600:1f18:0:0:0:0:0:1',
+    '2600:1f18x:0:0:0:0:0:1',
+  ])('%j in a bucket that decides is refused', (ip) => {
+    expect(table.lookup(ip)).toBe(INVALID);
+    expect(table.lookupClientIp(ip)).toBe(INVALID);
+  });
+
+  test.each(['1.2.3.4', '255.255.255.255', '0.0.0.0', '3.4.12.4', '52.95.110.1', '2600:f:0:0:0:0:0:1', '2600:1F18:00:0:0:0:0:1', 'fe80:0:0:0:0:0:0:1', '1:2:3:4:5:6:7:8', '1::'])(
+    '%s: the staged reading finds what the strict one does',
+    (ip) => {
+      expect(table.lookupClientIp(ip)).toBe(table.lookup(ip));
+      expect(table.lookup(ip)).not.toBe(INVALID);
+    },
+  );
+
   test('refuses what is not text', () => {
     expect(table.lookupClientIp(undefined as unknown as string)).toBe(INVALID);
     expect(table.lookupClientIp(42 as unknown as string)).toBe(INVALID);

@@ -83,7 +83,7 @@ export function readV4Tail(text: string, at: number, len: number): number {
 export function readV6Group1(text: string, len: number): number {
   if (len < 7) return -1;
   const g = groupAt(text, 0);
-  if (g <= 0xffff) return -1; // not a group, or zero (restAt is never 0)
+  if (g < 0 || (g & 0xffff) === 0) return -1; // not a group, or a zero one
   return g + (1 << 16);
 }
 

@@ -45,10 +45,11 @@ describe('the snapshot table agrees with the reference classifier', () => {
 
   test('near the boundaries of published prefixes', () => {
     fc.assert(
-      fc.property(fc.nat(entries.length - 1), fc.boolean(), fc.integer({ min: -2, max: 2 }), fc.boolean(), (index, fromEnd, offset, mapped) => {
+      fc.property(fc.nat(entries.length - 1), fc.boolean(), fc.integer({ min: -2, max: 2 }), fc.constantFrom('', '::ffff:', '0:0:0:0:0:ffff:'), (index, fromEnd, offset, mapped) => {
         const cidr = entries[index]!.cidr;
         let ip = addressNear(cidr, fromEnd, offset);
-        if (mapped && cidr.family === 4) ip = `::ffff:${ip}`;
+        // IPv4-mapped, in its short and its written-out spelling.
+        if (mapped && cidr.family === 4) ip = `${mapped}${ip}`;
         expectAgreement(table, reference, ip);
       }),
       { numRuns: 3000 },

@@ -95,6 +95,8 @@ describe('the edge\'s lookup of CloudFront\'s clientIp', () => {
     ['2600:1F18:0:0:0:0:0:1', '2600:1f18::/33'], // upper case, no boundary in its /64: the tail is not read
     ['2600:1f18::1', '2600:1f18::/33'], // a compressed head goes through the strict parser
     ['::ffff:3.4.12.4', '3.4.12.4/32'],
+    ['0:0:0:0:0:ffff:3.4.12.4', '3.4.12.4/32'], // a zero first group goes to the strict parser too
+    ['0:0:0:0:0:ffff:304:c04', '3.4.12.4/32'],
     ['3.4.12.4', '3.4.12.4/32'],
   ])('%s is found where the strict lookup finds it (%s)', (ip, expected) => {
     expect(prefixOf(table.lookupClientIp(ip))).toBe(expected);

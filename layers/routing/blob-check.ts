@@ -50,21 +50,44 @@ interface Entry {
  * each entry holds its own name, compared on every lookup, so a collision costs a HEAD, never a wrong answer.
  * Only bucket answers of 200 reach the positive cache, so clients choosing digests cannot crowd it.
  */
-function indexOf(bucket: string, name: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < bucket.length; i++) h = Math.imul(h ^ bucket.charCodeAt(i), 0x01000193);
+function indexOf(seed: number, name: string): number {
+  let h = seed;
   const end = name.length;
   for (let i = end > 8 ? end - 8 : 0; i < end; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
   // A small integer key: V8's maps look those up without hashing a string or boxing a number.
   return h & 0x3fffffff;
 }
 
+/** FNV-1a of a bucket's name: the seed of its names' indexes (a handful of buckets, each hashed once). */
+function bucketSeed(bucket: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < bucket.length; i++) h = Math.imul(h ^ bucket.charCodeAt(i), 0x01000193);
+  return h;
+}
+
+/**
+ * A copy of `text` that shares no memory with the string it was cut from. A digest sliced from a request's
+ * path keeps that whole path alive (V8 slices by reference); a cache entry should hold only its 71 bytes,
+ * close together with the other entries.
+ */
+const detached = (text: string): string => `${text} `.slice(0, -1);
+
 /** (bucket, name) -> expiry, evicting the oldest entry beyond `limit` (Map keeps insertion order). */
 function expiringSet(limit: number, now: () => number) {
   const entries = new Map<number, Entry>();
+  const seeds = new Map<string, number>();
+  const seedOf = (bucket: string) => {
+    let seed = seeds.get(bucket);
+    if (seed === undefined) {
+      seed = bucketSeed(bucket);
+      // Buckets come from the configuration; anything else (URLs as their own bucket, in tests) is hashed each time.
+      if (seeds.size < 64) seeds.set(bucket, seed);
+    }
+    return seed;
+  };
   return {
     has(bucket: string, name: string): boolean {
-      const index = indexOf(bucket, name);
+      const index = indexOf(seedOf(bucket), name);
       const entry = entries.get(index);
       if (entry === undefined || entry.name !== name || entry.bucket !== bucket) return false;
       if (entry.expires > now()) return true;
@@ -73,9 +96,9 @@ function expiringSet(limit: number, now: () => number) {
     },
     add(bucket: string, name: string, seconds: number) {
       if (limit <= 0 || seconds <= 0) return;
-      const index = indexOf(bucket, name);
+      const index = indexOf(seedOf(bucket), name);
       entries.delete(index);
-      entries.set(index, { bucket, name, expires: now() + seconds * 1000 });
+      entries.set(index, { bucket, name: detached(name), expires: now() + seconds * 1000 });
       if (entries.size > limit) entries.delete(entries.keys().next().value!);
     },
   };

@@ -13,7 +13,9 @@
  * - `firstRequestMs`: in a fresh process, the first call of the loaded handler (a blob GET from a client
  *   in an AWS region: classification, the first range refresh, the existence HEAD, the redirect), with a
  *   network that answers at once (a stand-in `fetch`: the pointer 404, the HEAD 200); and the same call
- *   again (`secondRequestMs`), to show what of the first is one-time work (lazy compilation).
+ *   again (`secondRequestMs`), to show what of the first is one-time work: lazy compilation, and above
+ *   all loading Node's fetch (undici), which the refresher and the existence check use
+ *   (`firstRequestFetchLoadMs`, measured alone).
  * - where module init goes, each in its own fresh processes: V8 compiling the bundle's source
  *   (`compileMs`), reading the range table file (`tableReadMs`), and the rest, the module's top-level code
  *   (decoding the table header, building the handler: `topLevelMs`, what is left of `coldInitMs`).
@@ -97,6 +99,7 @@ async function main() {
       first: [] as number[],
       second: [] as number[],
       trivialFirst: [] as number[],
+      fetchLoad: [] as number[],
     };
     const table = join(viewer.dir, 'ranges.bin');
     // Interleaved, so that the machine's drift (2x over minutes here) touches all alike.
@@ -112,6 +115,9 @@ async function main() {
       figures.first.push(requestsOf(viewer.file, 'first'));
       figures.second.push(requestsOf(viewer.file, 'second'));
       figures.trivialFirst.push(requestsOf(trivial, 'first', 'undefined'));
+      // Node's fetch, Request and Response are undici, loaded on first use: what the first request's
+      // refresh and existence check (and the stand-in network's Response) pay once per process.
+      figures.fetchLoad.push(child(timed('globalThis.Response')));
     }
     const m = Object.fromEntries(Object.entries(figures).map(([name, values]) => [name, median(values)])) as Record<keyof typeof figures, number>;
     // vm.compileFunction has a fixed cost of its own (the trivial bundle's compile is almost all of it).
@@ -137,6 +143,7 @@ async function main() {
         topLevelMs: round(m.init - compileMs - m.tableRead),
       },
       firstRequestMs: round(m.first),
+      firstRequestFetchLoadMs: round(m.fetchLoad),
       secondRequestMs: round(m.second, 3),
       trivialFirstRequestMs: round(m.trivialFirst, 3),
       zipBytes: viewer.zippedBytes,

@@ -51,7 +51,7 @@ interface Entry {
  * each entry holds its own name, compared on every lookup, so a collision costs a HEAD, never a wrong answer.
  * Only bucket answers of 200 reach the positive cache, so clients choosing digests cannot crowd it.
  */
-function indexOf(seed: number, name: string): number {
+export function indexOf(seed: number, name: string): number {
   let h = seed;
   const end = name.length;
   for (let i = end > 8 ? end - 8 : 0; i < end; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
@@ -60,7 +60,7 @@ function indexOf(seed: number, name: string): number {
 }
 
 /** FNV-1a of a bucket's name: the seed of its names' indexes (a handful of buckets, each hashed once). */
-function bucketSeed(bucket: string): number {
+export function bucketSeed(bucket: string): number {
   let h = 0x811c9dc5;
   for (let i = 0; i < bucket.length; i++) h = Math.imul(h ^ bucket.charCodeAt(i), 0x01000193);
   return h;

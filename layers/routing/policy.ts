@@ -10,7 +10,7 @@ import { bucketUrl, type BlobAction, type EdgeConfig } from '../config/edge';
 import type { Place } from '../net/types';
 import { ociErrorBody, type OciError } from '../oci/errors';
 import { parseRegistryPath, type RegistryPath } from '../oci/paths';
-import { partitionOf } from '../topology/regions';
+import { partitionOf } from '../topology/partition';
 
 export interface ViewerRequest {
   method: string;

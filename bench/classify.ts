@@ -1,5 +1,5 @@
 /**
- * Classification speed (ns per lookup, against an ipaddr.js scan) and the edge's cold start and zip size.
+ * Classification speed (ns per lookup, against an ipaddr.js scan) and the table's load time.
  *
  * ns per lookup of a text address (parsing included) against the snapshot table, the edge's lazy lookup
  * (`lookupClientIp`) and the strict one (`lookup`, for untrusted text), next to the baseline, an ipaddr.js
@@ -10,16 +10,13 @@
  * in separate runs here: tsx compiles each module to CommonJS whose imports are property reads through
  * getters, which the bundle does not have. (Both forms in one process would share this file's timing
  * loop and slow each other, so the source form is only checked for the same answers.)
- * Also: the table's load time (decode + index build, first load in this process and warm), edge module
- * init time (fresh processes loading the bundled viewer function, against a trivial bundle in the same
- * runs), the whole cold start of such a process (start to handler loaded, as Lambda's Init Duration
- * counts it) against the trivial bundle's, and its zip size.
+ * Also: the table's load time (decode + index build, first load in this process and warm). The edge's
+ * cold start and zip size are bench/edge-init.ts's.
  *
  *   npx tsx bench/classify.ts
  */
-import { spawnSync } from 'node:child_process';
 import * as esbuild from 'esbuild';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatV4, formatV6, topMask } from '../layers/net/ip';
@@ -28,8 +25,6 @@ import { compileRanges } from '../layers/ranges/compile';
 import { parseAwsFeed, parseGcpFeed } from '../layers/ranges/feeds';
 import { DATA, snapshot } from '../test/support/snapshot';
 import { record } from './results';
-import { buildStage } from '../tools/build';
-import { lambdaNode } from '../tools/runtime';
 import { seeded } from '../test/support/seeded';
 
 // A small deterministic PRNG, so every run measures the same addresses.
@@ -124,50 +119,11 @@ async function main() {
   const sample = addresses.slice(0, 2_000);
   const baselineNs = nsPerOp(sample, (ip) => reference.classify(ip), 2);
   const inside = addresses.filter((ip) => table.classify(ip)?.cloud === 'aws').length / addresses.length;
-
-  // Edge cold start: fresh node processes require the bundled viewer function (module init).
-  const built = await buildStage({ stage: 'prod', outDir, only: ['edge-viewer-request', 'edge-origin-request'] });
-  const viewer = built.functions['edge-viewer-request']!;
-  writeFileSync(join(outDir, 'warm.js'), 'exports.warm = true;\n');
-  // The trivial bundle: a viewer-request function that passes every request on, nothing else.
-  const trivial = join(outDir, 'trivial.js');
-  writeFileSync(trivial, 'exports.handler = async (event) => event.Records[0].cf.request;\n');
-  // Module init, measured the way Lambda pays it: a fresh process whose module loader is warm (the runtime
-  // has loaded its own code) requires the handler file. The origin-request function, a few lines of
-  // code, is the baseline measured in the same runs: this machine's speed drifts by 2x over minutes.
-  // The time is taken before `process.stdout` is first touched: its getter builds the stream (about 2 ms
-  // here), and inside the measured span it hid most of the difference (2.2 ms of a 2.3 ms trivial bundle).
-  const initOf = (file: string) => {
-    const script = `require(${JSON.stringify(join(outDir, 'warm.js'))});const t=process.hrtime.bigint();require(${JSON.stringify(file)});const ms=Number(process.hrtime.bigint()-t)/1e6;process.stdout.write(String(ms))`;
-    // A clean environment: tsx's loader hooks (NODE_OPTIONS) would otherwise slow the child's require.
-    return Number(spawnSync(lambdaNode(), ['-e', script], { encoding: 'utf8', env: { PATH: process.env.PATH } }).stdout);
-  };
-  // What a cold start costs whole (Lambda's Init Duration is of this kind): a fresh process until the
-  // handler is loaded, wall time, against the same for the trivial bundle.
-  const processOf = (file: string) => {
-    const start = process.hrtime.bigint();
-    spawnSync(lambdaNode(), ['-e', `require(${JSON.stringify(file)})`], { env: { PATH: process.env.PATH } });
-    return Number(process.hrtime.bigint() - start) / 1e6;
-  };
-  const inits: number[] = [];
-  const baselineInits: number[] = [];
-  const trivialInits: number[] = [];
-  const processInits: number[] = [];
-  const trivialProcessInits: number[] = [];
-  for (let i = 0; i < 21; i++) {
-    inits.push(initOf(viewer.file));
-    baselineInits.push(initOf(built.functions['edge-origin-request']!.file));
-    trivialInits.push(initOf(trivial));
-    processInits.push(processOf(viewer.file));
-    trivialProcessInits.push(processOf(trivial));
-  }
-  const sortedMedian = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   rmSync(outDir, { recursive: true, force: true });
 
   const result = {
     bench: 'classify',
     node: process.version,
-    edgeInitNode: spawnSync(lambdaNode(), ['--version'], { encoding: 'utf8' }).stdout.trim(),
     addresses: addresses.length,
     ipv6Share: Number((addresses.filter((a) => a.includes(':')).length / addresses.length).toFixed(3)),
     awsShare: Number(inside.toFixed(3)),
@@ -182,18 +138,6 @@ async function main() {
     strictSpeedup: Math.round(baselineNs / strictNs),
     tableLoadMsFirst: Number(load.firstMs.toFixed(3)),
     tableLoadMsWarm: Number(load.warmMs.toFixed(3)),
-    edgeInitMsMedian: Number(sortedMedian(inits).toFixed(2)),
-    edgeInitMsMin: Number(Math.min(...inits).toFixed(2)),
-    edgeInitBaseline: 'edge-origin-request module init (3.6 KB bundle), same runs',
-    edgeInitBaselineMsMedian: Number(sortedMedian(baselineInits).toFixed(2)),
-    edgeInitVsBaseline: Number((sortedMedian(inits) / sortedMedian(baselineInits)).toFixed(2)),
-    edgeInitTrivialMsMedian: Number(sortedMedian(trivialInits).toFixed(2)),
-    edgeInitVsTrivial: Number((sortedMedian(inits) / sortedMedian(trivialInits)).toFixed(2)),
-    edgeProcessInitMsMedian: Number(sortedMedian(processInits).toFixed(2)),
-    edgeProcessInitTrivialMsMedian: Number(sortedMedian(trivialProcessInits).toFixed(2)),
-    edgeProcessInitVsTrivial: Number((sortedMedian(processInits) / sortedMedian(trivialProcessInits)).toFixed(2)),
-    edgeViewerZippedBytes: viewer.zippedBytes,
-    edgeOriginZippedBytes: built.functions['edge-origin-request']!.zippedBytes,
     tableBytes: compiled.bytes.length,
   };
   console.log(JSON.stringify(result, null, 2));
@@ -203,13 +147,6 @@ async function main() {
     strictNsPerLookup: result.strictNsPerLookup,
     strictSpeedupVsIpaddr: result.strictSpeedup,
     tableLoadMsFirst: result.tableLoadMsFirst,
-  });
-  record('edge', {
-    coldInitMs: result.edgeInitMsMedian,
-    coldInitVsTrivial: result.edgeInitVsTrivial,
-    processInitMs: result.edgeProcessInitMsMedian,
-    processInitVsTrivial: result.edgeProcessInitVsTrivial,
-    zipBytes: result.edgeViewerZippedBytes,
   });
   if (sink === 0.5) console.log(sink); // keep the loop observable
 }

@@ -2,7 +2,7 @@
  * Packaging figures (`npm run bench -- package`): how long `npm run package` takes for one stage, how many
  * resources each stack holds, each zip against its limit, and the edge viewer's module init time when
  * loaded from the packaged zip (what Lambda@Edge unpacks) next to the baseline, the same function loaded
- * from the build folder (the figure bench/classify.ts reports), measured in the same run. A ratio near 1
+ * from the build folder (the figure bench/edge-init.ts reports), measured in the same run. A ratio near 1
  * says packaging added nothing to the edge cold start.
  *
  *   npx tsx bench/package.ts [stage]
@@ -62,7 +62,7 @@ async function main() {
           .map(([name, bytes]) => [name, { bytes, ...(isEdgeFunction(name) ? { ofEdgeLimit: Number((bytes / EDGE_ZIP_LIMIT).toFixed(4)) } : {}) }]),
       ),
       edgeInitMsFromZip: Number(median(packaged).toFixed(2)),
-      baseline: 'the same viewer bundle built by tools/build.ts and loaded from its folder (as bench/classify.ts does)',
+      baseline: 'the same viewer bundle built by tools/build.ts and loaded from its folder (as bench/edge-init.ts does)',
       baselineEdgeInitMs: Number(median(fromBuild).toFixed(2)),
       ratio: Number((median(packaged) / median(fromBuild)).toFixed(2)),
     };

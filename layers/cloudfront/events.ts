@@ -80,10 +80,17 @@ export function applyDecision(decision: Decision, request: CloudFrontRequest): C
     case 'forward': {
       // Client credentials mean nothing to S3 and must not reach the cache key or the origin. The
       // repository header is always ours (a client's own is replaced), from the already-checked path.
-      // A loop rather than rest destructuring with a computed key, which V8 runs in its runtime (slow).
+      // Most requests carry no credentials: a spread copy then (V8 clones the object whole, about a third
+      // of the cost of a loop over its keys); with them, a loop that leaves them out (rest destructuring
+      // with a computed key runs in V8's runtime, slower still).
       const theirs = request.headers ?? {};
-      const headers: CloudFrontHeaders = {};
-      for (const name of Object.keys(theirs)) if (name !== 'authorization' && name !== REPOSITORY_HEADER) headers[name] = theirs[name]!;
+      let headers: CloudFrontHeaders;
+      if ('authorization' in theirs) {
+        headers = {};
+        for (const name of Object.keys(theirs)) if (name !== 'authorization') headers[name] = theirs[name]!;
+      } else {
+        headers = { ...theirs };
+      }
       headers[REPOSITORY_HEADER] = [{ key: REPOSITORY_HEADER, value: decision.repository }];
       return { ...request, uri: decision.uri, querystring: decision.querystring, headers };
     }

@@ -7,7 +7,7 @@ import type { EdgeConfig } from '../config/edge';
 import type { RangeTable } from '../net/table';
 import type { Place } from '../net/types';
 import { type BlobChecker, createBlobChecker } from '../routing/blob-check';
-import { type Decision, decide, respondError } from '../routing/policy';
+import { type Decision, plannerFor, respondError } from '../routing/policy';
 import { applyDecision, type CloudFrontRequest, type CloudFrontRequestEvent, type CloudFrontResultResponse } from './events';
 
 export interface ViewerRequestDeps {
@@ -17,8 +17,11 @@ export interface ViewerRequestDeps {
   /** Called before each request; may refresh the table within the configured time budget (a promise then). */
   beforeRequest?: () => Promise<void> | undefined;
   checker?: BlobChecker;
-  /** Told what was planned and what was done for each request (planned null: it failed); the edge metrics. */
-  observe?: (planned: Decision | null, decision: Decision) => void;
+  /**
+   * Told what was planned and what was done for each request (planned null: it failed), and the bucket
+   * region when the plan was a redirect to a bucket (so that the metrics need not find it in the Location).
+   */
+  observe?: (planned: Decision | null, decision: Decision, plannedBucketRegion?: string | null) => void;
   /** Receives one structured record per request (the function logs it). */
   log?: (record: Record<string, unknown>) => void;
 }
@@ -34,6 +37,7 @@ export function placeOf(table: RangeTable, clientIp: string): Place | null {
 export function createViewerRequestHandler(deps: ViewerRequestDeps): ViewerRequestHandler {
   const { config } = deps;
   const checker = deps.checker ?? createBlobChecker(config.verify);
+  const planner = plannerFor(config);
   return async (event) => {
     const request = event?.Records?.[0]?.cf?.request;
     if (!request) return applyDecision(respondError({ status: 400, code: 'UNSUPPORTED', message: 'malformed request' }), {} as CloudFrontRequest);
@@ -42,15 +46,16 @@ export function createViewerRequestHandler(deps: ViewerRequestDeps): ViewerReque
       const refreshing = deps.beforeRequest?.();
       if (refreshing) await refreshing;
       const place = placeOf(deps.table(), request.clientIp);
-      const planned: Decision = decide(request, place, config);
+      const { decision: planned, bucketRegion, digest } = planner.plan(request, place);
       let decision = planned;
       let verified: boolean | undefined;
       if (decision.action === 'redirect' && decision.verify) {
-        const known = checker.exists(decision.verify.url);
+        // Keyed by bucket and digest when the plan names them (a bucket redirect always does).
+        const known = bucketRegion !== null && digest !== null ? checker.exists(decision.verify.url, digest, bucketRegion) : checker.exists(decision.verify.url);
         verified = typeof known === 'boolean' ? known : await known;
         if (!verified) decision = decision.verify.fallback;
       }
-      deps.observe?.(planned, decision);
+      deps.observe?.(planned, decision, bucketRegion);
       deps.log?.({ uri: request.uri, method: request.method, cloud: place?.cloud ?? null, region: place?.region ?? null, action: decision.action, status: 'status' in decision ? decision.status : undefined, verified });
       return applyDecision(decision, request);
     } catch (error) {

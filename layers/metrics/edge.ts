@@ -105,7 +105,8 @@ function aggregatorFor(options: EdgeMetricsOptions, beforeFlush?: (metrics: Metr
 export interface ViewerMetrics {
   /** Flushes when due; call first thing in each invocation. */
   tick(): void;
-  decided(planned: Decision | null, decision: Decision): void;
+  /** `plannedBucketRegion`: the region of the bucket `planned` redirects to, when the caller knows it (else it is read from the Location). */
+  decided(planned: Decision | null, decision: Decision, plannedBucketRegion?: string | null): void;
   checked(result: CheckResult): void;
   /** Reads the range refresher's log records (`{event: "ranges-refresh", outcome}`). */
   refreshLogged(record: Record<string, unknown>): void;
@@ -145,7 +146,15 @@ export function createViewerMetrics(options: EdgeMetricsOptions & { rangeStatus?
   return {
     tick: metrics.tick,
     flush: metrics.flush,
-    decided(planned, decision) {
+    decided(planned, decision, plannedBucketRegion) {
+      if (plannedBucketRegion != null && planned !== null && planned.action === 'redirect') {
+        // The caller built this redirect to that bucket: no need to find the bucket by its Location.
+        if (decision === planned) return countDecision('regional', plannedBucketRegion);
+        const done = actionOf(planned, decision, upstream, buckets, cdnBase);
+        countDecision(done.action, done.bucketRegion);
+        if (decision.action === 'forward') metrics.count('VerifyFallbacks', { bucketRegion: plannedBucketRegion });
+        return;
+      }
       const { action, bucketRegion } = actionOf(planned, decision, upstream, buckets, cdnBase);
       countDecision(action, bucketRegion);
       if (planned !== decision && planned?.action === 'redirect' && decision.action === 'forward') {

@@ -76,8 +76,13 @@ export function isBlobDigest(text: string): boolean {
   const algorithm = text.slice(0, 7);
   const hex = algorithm === 'sha256:' ? BLOB_DIGEST_HEX['sha256:'] : algorithm === 'sha512:' ? BLOB_DIGEST_HEX['sha512:'] : undefined;
   if (hex === undefined || text.length !== 7 + hex) return false;
+  return isLowerHexIn(text, 7, text.length);
+}
+
+/** Whether `text` holds only lower-case hex digits from `start` to `end` (read in place: no slice to read). */
+function isLowerHexIn(text: string, start: number, end: number): boolean {
   let ok = 1;
-  for (let i = 7; i < text.length; i++) {
+  for (let i = start; i < end; i++) {
     const c = text.charCodeAt(i);
     // The table's entry for c, and 0 for c >= 128 (((c >>> 7) - 1) >>> 31 is 1 only when c >>> 7 is 0).
     ok &= LOWER_HEX[c & 0x7f]! & (((c >>> 7) - 1) >>> 31);
@@ -103,10 +108,15 @@ function hasBadSegment(path: string): boolean {
  * ("." , "_", "__", a run of "-") or a "/" only after a letter or digit, and a letter or digit at the end.
  */
 export function isRepositoryName(text: string): boolean {
-  if (typeof text !== 'string' || text.length > MAX_NAME_LENGTH) return false;
+  return typeof text === 'string' && isRepositoryNameIn(text, 0, text.length);
+}
+
+/** `isRepositoryName` of `text.slice(start, end)`, read in place. */
+function isRepositoryNameIn(text: string, start: number, end: number): boolean {
+  if (end - start > MAX_NAME_LENGTH) return false;
   // 0: a component starts, 1: after a letter or digit, 2: after ".", 3: after "_", 4: after "__", 5: after "-".
   let state = 0;
-  for (let i = 0; i < text.length; i++) {
+  for (let i = start; i < end; i++) {
     const c = text.charCodeAt(i);
     if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57)) state = 1;
     else if (c === 46 /* . */ && state === 1) state = 2;
@@ -119,11 +129,39 @@ export function isRepositoryName(text: string): boolean {
 }
 
 /**
+ * Nearly every request is a well-formed blob GET, `/v2/<name>/blobs/<digest>`, unencoded: read it in one
+ * pass over the text, in place, and slice only the two parts returned. Only a path the full parser below
+ * would also accept, with the same answer, is taken here: the name's grammar admits only `[a-z0-9._/-]`
+ * and no empty, "." or ".." segment, the digest only `[a-z0-9:]`, so the character and segment checks
+ * hold, and the last two segments are "blobs" and the digest. Anything else (an error included) goes to
+ * the full parser, so every refusal keeps its message.
+ */
+function plainBlobPath(uri: string): RegistryPath | null {
+  const length = uri.length;
+  // "sha256:" and 64 hex digits, or "sha512:" and 128, after "/blobs/".
+  // Compared as slices: `startsWith` with a position takes a slow path on Node 22, a loop over charCodeAt
+  // costs more than the short slice.
+  let digestAt = length - 71;
+  if (!(digestAt > 10 && uri.slice(digestAt - 7, digestAt + 7) === '/blobs/sha256:')) {
+    digestAt = length - 135;
+    if (!(digestAt > 10 && uri.slice(digestAt - 7, digestAt + 7) === '/blobs/sha512:')) return null;
+  }
+  const nameEnd = digestAt - 7;
+  if (uri.slice(0, 4) !== '/v2/') return null;
+  if (!isLowerHexIn(uri, digestAt + 7, length) || !isRepositoryNameIn(uri, 4, nameEnd)) return null;
+  return { kind: 'blob', name: uri.slice(4, nameEnd), digest: uri.slice(digestAt) };
+}
+
+/**
  * Parses a request path (CloudFront's `uri`, without the query string), percent-encoded or not.
  * Returns the request in its canonical (decoded) form, or the OCI error to answer with.
  */
 export function parseRegistryPath(rawUri: string): RegistryPath | OciError {
   if (typeof rawUri !== 'string' || rawUri.length === 0 || rawUri.length > 2048) return ociError(400, 'UNSUPPORTED', 'invalid request path');
+  if (!rawUri.includes('%')) {
+    const blob = plainBlobPath(rawUri);
+    if (blob !== null) return blob;
+  }
   const uri = decodeOnce(rawUri);
   if (uri === null) return ociError(400, 'NAME_INVALID', 'malformed percent-encoding, or an encoded "/", in the path');
   if (!PATH_CHARS.test(uri)) return ociError(400, 'NAME_INVALID', 'the path has characters no registry path uses (double encoding included)');

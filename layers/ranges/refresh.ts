@@ -74,8 +74,9 @@ export interface RangeRefresher {
   /**
    * Starts a refresh when one is due and waits for one in flight, at most the budget. Never throws.
    * Returns nothing when there is nothing to wait for (most requests), so that they await nothing.
+   * `at`: the request's arrival (epoch ms), when the caller has read the clock already.
    */
-  beforeRequest(): Promise<void> | undefined;
+  beforeRequest(at?: number): Promise<void> | undefined;
   status(): RefreshStatus;
   /** Resolves when no refresh is in flight (tests and benchmarks). */
   idle(): Promise<void>;
@@ -233,9 +234,9 @@ export function createRangeRefresher(options: RefresherOptions): RangeRefresher 
   return {
     table: () => current.table,
 
-    beforeRequest() {
+    beforeRequest(at?: number) {
       if (!enabled) return undefined;
-      const arrived = now();
+      const arrived = at ?? now();
       if (inflight === null && arrived >= nextRefreshAt) {
         nextRefreshAt = arrived + refreshMs;
         inflight = refresh().finally(() => {

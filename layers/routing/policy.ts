@@ -10,7 +10,7 @@ import { bucketUrl, type BlobAction, type EdgeConfig } from '../config/edge';
 import type { Place } from '../net/types';
 import { ociErrorBody, type OciError } from '../oci/errors';
 import { parseRegistryPath, type RegistryPath } from '../oci/paths';
-import { partitionOf } from '../topology/regions';
+import { partitionOf } from '../topology/partition';
 
 export interface ViewerRequest {
   method: string;
@@ -94,59 +94,118 @@ function upstreamLocation(config: EdgeConfig, path: Exclude<RegistryPath, { kind
 
 /** Decides what to do with a viewer request from a client at `place` (null: in no published range). */
 export function decide(request: ViewerRequest, place: Place | null, config: EdgeConfig): Decision {
-  const method = request.method;
-  if (method !== 'GET' && method !== 'HEAD') {
-    return respondError({ status: 405, code: 'UNSUPPORTED', message: 'this registry is read-only: only GET and HEAD are allowed' }, { allow: 'GET, HEAD' });
-  }
-  const querystring = typeof request.querystring === 'string' ? request.querystring : '';
-  if (querystring.length > 2048 || !QUERY_CHARS.test(querystring)) {
-    return respondError({ status: 400, code: 'UNSUPPORTED', message: 'invalid query string' });
-  }
-  const path = parseRegistryPath(request.uri);
-  if ('status' in path) return respondError(path);
-
-  switch (path.kind) {
-    case 'root':
-      return { action: 'redirect', status: 307, location: config.docsUrl };
-    case 'base':
-      // 200 without an auth challenge: pulls are anonymous, and a 401 here would make clients ask for
-      // credentials they do not have (the spec lets a registry answer /v2/ with 200 when auth is off).
-      return { action: 'respond', status: 200, headers: { ...API_VERSION, 'content-type': 'application/json' }, body: '{}' };
-    case 'catalog':
-      return respondError({ status: 404, code: 'UNSUPPORTED', message: 'catalog listing is not supported' });
-    case 'manifest':
-    case 'tags':
-    case 'referrers':
-      // Manifests and tags are small and change; the upstream registry is their source of truth.
-      return { action: 'redirect', status: 307, location: upstreamLocation(config, path, querystring) };
-    case 'blob':
-      return decideBlob(path, querystring, place, config);
-  }
+  return plannerFor(config).plan(request, place).decision;
 }
 
-/** Per configuration, each region's bucket URL: filled in once, not on every blob request. */
-const bucketBases = new WeakMap<EdgeConfig, Map<string, string>>();
-
-function bucketBase(config: EdgeConfig, region: string, bucket: string): string {
-  let bases = bucketBases.get(config);
-  if (bases === undefined) bucketBases.set(config, (bases = new Map()));
-  let base = bases.get(region);
-  if (base === undefined) bases.set(region, (base = bucketUrl(config.publicEndpoint, bucket, region)));
-  return base;
+/** A decision, with what the viewer's existence check and metrics need to know about it without reading it back. */
+export interface Plan {
+  decision: Decision;
+  /** When the decision is a redirect to a bucket: that bucket's region, and the blob's digest. Else null. */
+  bucketRegion: string | null;
+  digest: string | null;
 }
 
-function decideBlob(path: Extract<RegistryPath, { kind: 'blob' }>, querystring: string, place: Place | null, config: EdgeConfig): Decision {
-  const forward: Forward = { action: 'forward', uri: `/${config.blobPrefix}${path.digest}`, querystring, repository: path.name };
+/** `decide` for one configuration, with what depends only on the configuration and the place worked out once. */
+export interface Planner {
+  plan(request: ViewerRequest, place: Place | null): Plan;
+}
+
+/**
+ * Where a place's blob requests go, worked out once per place (a table has a few dozen; a Place object is
+ * shared by all its intervals and replaced with its table): every blob request would otherwise repeat the
+ * same partition, nearest-region and bucket lookups and rebuild the same bucket URL.
+ */
+type BlobTarget =
+  | { kind: 'forward' }
+  | { kind: 'upstream' }
+  /** `base`: the CDN's base URL, or the bucket's URL with the blob prefix; the digest follows it. */
+  | { kind: 'cdn'; base: string }
+  | { kind: 'bucket'; region: string; base: string };
+
+function blobTargetFor(place: Place | null, config: EdgeConfig): BlobTarget {
   const { action, region } = blobActionFor(place, config);
-  if (action === 'upstream') return { action: 'redirect', status: 307, location: upstreamLocation(config, path, querystring) };
-  // The CDN fronts the same blobs; it has its own cache and fallback, so no existence check here.
-  if (action === 'cdn') return config.cdn ? { action: 'redirect', status: 307, location: withQuery(`${config.cdn.baseUrl}${path.digest}`, querystring) } : forward;
-  if (action === 'cloudfront' || region === undefined) return forward;
+  if (action === 'upstream') return { kind: 'upstream' };
+  // The CDN fronts the same blobs; it has its own cache and fallback, so no existence check there.
+  if (action === 'cdn') return config.cdn ? { kind: 'cdn', base: config.cdn.baseUrl } : { kind: 'forward' };
+  if (action === 'cloudfront' || region === undefined) return { kind: 'forward' };
   const bucket = config.buckets[region];
-  if (bucket === undefined) return forward;
-  const url = `${bucketBase(config, region, bucket)}/${config.blobPrefix}${path.digest}`;
-  const redirect: Redirect = { action: 'redirect', status: 307, location: withQuery(url, querystring) };
-  // Never send a client to a blob that is not there: replication may lag a new push by a few seconds.
-  if (config.verify.enabled) redirect.verify = { url, fallback: forward };
-  return redirect;
+  if (bucket === undefined) return { kind: 'forward' };
+  return { kind: 'bucket', region, base: `${bucketUrl(config.publicEndpoint, bucket, region)}/${config.blobPrefix}` };
+}
+
+const planners = new WeakMap<EdgeConfig, Planner>();
+
+/** The planner of a configuration (one per configuration object, so its per-place targets are shared). */
+export function plannerFor(config: EdgeConfig): Planner {
+  let planner = planners.get(config);
+  if (planner === undefined) planners.set(config, (planner = createPlanner(config)));
+  return planner;
+}
+
+function createPlanner(config: EdgeConfig): Planner {
+  const targets = new WeakMap<Place, BlobTarget>();
+  let placeless: BlobTarget | undefined;
+  const targetFor = (place: Place | null): BlobTarget => {
+    if (place === null) return (placeless ??= blobTargetFor(null, config));
+    let target = targets.get(place);
+    if (target === undefined) targets.set(place, (target = blobTargetFor(place, config)));
+    return target;
+  };
+  const forwardPrefix = `/${config.blobPrefix}`;
+  const verify = config.verify.enabled;
+  const plain = (decision: Decision): Plan => ({ decision, bucketRegion: null, digest: null });
+
+  function planBlob(path: Extract<RegistryPath, { kind: 'blob' }>, querystring: string, place: Place | null): Plan {
+    const target = targetFor(place);
+    const digest = path.digest;
+    switch (target.kind) {
+      case 'upstream':
+        return plain({ action: 'redirect', status: 307, location: upstreamLocation(config, path, querystring) });
+      case 'cdn':
+        return plain({ action: 'redirect', status: 307, location: withQuery(target.base + digest, querystring) });
+      case 'forward':
+        return plain({ action: 'forward', uri: forwardPrefix + digest, querystring, repository: path.name });
+      case 'bucket': {
+        const url = target.base + digest;
+        const redirect: Redirect = { action: 'redirect', status: 307, location: withQuery(url, querystring) };
+        // Never send a client to a blob that is not there: replication may lag a new push by a few seconds.
+        if (verify) redirect.verify = { url, fallback: { action: 'forward', uri: forwardPrefix + digest, querystring, repository: path.name } };
+        return { decision: redirect, bucketRegion: target.region, digest };
+      }
+    }
+  }
+
+  return {
+    plan(request, place) {
+      const method = request.method;
+      if (method !== 'GET' && method !== 'HEAD') {
+        return plain(respondError({ status: 405, code: 'UNSUPPORTED', message: 'this registry is read-only: only GET and HEAD are allowed' }, { allow: 'GET, HEAD' }));
+      }
+      const querystring = typeof request.querystring === 'string' ? request.querystring : '';
+      // Most requests have none: the expression is not run on an empty string.
+      if (querystring !== '' && (querystring.length > 2048 || !QUERY_CHARS.test(querystring))) {
+        return plain(respondError({ status: 400, code: 'UNSUPPORTED', message: 'invalid query string' }));
+      }
+      const path = parseRegistryPath(request.uri);
+      if ('status' in path) return plain(respondError(path));
+
+      switch (path.kind) {
+        case 'root':
+          return plain({ action: 'redirect', status: 307, location: config.docsUrl });
+        case 'base':
+          // 200 without an auth challenge: pulls are anonymous, and a 401 here would make clients ask for
+          // credentials they do not have (the spec lets a registry answer /v2/ with 200 when auth is off).
+          return plain({ action: 'respond', status: 200, headers: { ...API_VERSION, 'content-type': 'application/json' }, body: '{}' });
+        case 'catalog':
+          return plain(respondError({ status: 404, code: 'UNSUPPORTED', message: 'catalog listing is not supported' }));
+        case 'manifest':
+        case 'tags':
+        case 'referrers':
+          // Manifests and tags are small and change; the upstream registry is their source of truth.
+          return plain({ action: 'redirect', status: 307, location: upstreamLocation(config, path, querystring) });
+        case 'blob':
+          return planBlob(path, querystring, place);
+      }
+    },
+  };
 }

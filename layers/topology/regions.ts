@@ -5,8 +5,9 @@
  * routing with `routing.nearest` in the stage configuration).
  */
 
-/** Partitions are separate clouds: traffic between them is internet traffic, priced as such. */
-export type Partition = 'aws' | 'aws-us-gov' | 'aws-cn' | 'aws-eusc';
+import type { Partition } from './partition';
+
+export { type Partition, partitionOf } from './partition';
 
 export interface Region {
   name: string;
@@ -76,16 +77,6 @@ const BY_NAME = new Map(REGIONS.map((region) => [region.name, region]));
 
 export function findRegion(name: string): Region | undefined {
   return BY_NAME.get(name);
-}
-
-/** The partition a region name belongs to, also for regions newer than this table. */
-export function partitionOf(name: string): Partition {
-  const known = BY_NAME.get(name);
-  if (known) return known.partition;
-  if (name.startsWith('us-gov-')) return 'aws-us-gov';
-  if (name.startsWith('cn-')) return 'aws-cn';
-  if (name.startsWith('eusc-')) return 'aws-eusc';
-  return 'aws';
 }
 
 /** Great-circle distance in km. */

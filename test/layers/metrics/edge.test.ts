@@ -77,6 +77,27 @@ test('the viewer\'s flush carries the table gauges, the fallback by planned regi
   expect(total(points, 'TableGeneration')).toBe(7);
 });
 
+test('told the planned bucket, the viewer\'s metrics count the same as when they read it from the Location', () => {
+  let clock = Date.UTC(2026, 11, 1);
+  const run = (hinted: boolean) => {
+    const lines: string[] = [];
+    const metrics = createViewerMetrics({ service: 'edge-viewer-request', config: edge, now: () => clock, write: (line) => lines.push(line) });
+    const planned = toBucket('eu-west-1');
+    metrics.decided(planned, planned, hinted ? 'eu-west-1' : undefined);
+    metrics.decided(planned, planned, hinted ? 'eu-west-1' : undefined);
+    metrics.decided(planned, forward, hinted ? 'eu-west-1' : undefined);
+    metrics.decided(forward, forward, null);
+    clock += edge.metrics.flushSeconds * 1000;
+    metrics.tick();
+    return emfPoints(lines);
+  };
+  for (const points of [run(true), run(false)]) {
+    expect(total(points, 'Decisions', { action: 'regional', bucketRegion: 'eu-west-1' })).toBe(2);
+    expect(total(points, 'Decisions', { action: 'cloudfront', bucketRegion: 'none' })).toBe(2);
+    expect(total(points, 'VerifyFallbacks', { bucketRegion: 'eu-west-1' })).toBe(1);
+  }
+});
+
 test('the origin function: requests by bucket region and failovers, flushed on the first call after the interval', () => {
   let clock = Date.UTC(2026, 11, 1);
   const lines: string[] = [];

@@ -128,6 +128,21 @@ describe('the edge range refresher', () => {
     expect(r.status()).toMatchObject({ refreshes: 2, swaps: 1, failures: 0 });
   });
 
+  test('a refresh is due by the arrival time the caller passes, when it passes one (the edge reads its clock once per request)', async () => {
+    publish(newer);
+    const r = refresher();
+    await r.beforeRequest();
+    await r.idle();
+    expect(seen).toHaveLength(2);
+    // The refresher's own clock says the interval is over; the request arrived just before it was.
+    clock += 300_000;
+    await r.beforeRequest(clock - 1_000);
+    expect(seen).toHaveLength(2);
+    await r.beforeRequest(clock);
+    await r.idle();
+    expect(seen).toHaveLength(3);
+  });
+
   test.each([
     ['the same version as its own', older, older],
     ['an older version than its own (a newer table is never replaced by an older one)', newer, older],

@@ -2,7 +2,7 @@
  * The existence check before a redirect, with a fake fetch and clock: what is asked, what is remembered
  * (positive answers long, 403/404 briefly, doubt never) and that both caches stay bounded.
  */
-import { createBlobChecker } from '../../../layers/routing/blob-check';
+import { bucketSeed, createBlobChecker, indexOf } from '../../../layers/routing/blob-check';
 
 function fakeBuckets(statusOf: (url: string) => number | 'throw') {
   const asked: string[] = [];
@@ -93,5 +93,60 @@ describe('createBlobChecker', () => {
     await check.exists('u/3');
     await check.exists('u/1');
     expect(asked).toEqual(['u/1']);
+  });
+
+  const digest = (n: number) => `sha256:${n.toString(16).padStart(64, '0')}`;
+  const url = (bucket: string, d: string) => `https://${bucket}.example/${d}`;
+
+  test('by bucket and digest: the same blob in another bucket is another question', async () => {
+    const { check, asked } = checker((u) => (u.startsWith('https://eu-west-1.') ? 200 : 404));
+    const d = digest(1);
+    expect(await check.exists(url('eu-west-1', d), d, 'eu-west-1')).toBe(true);
+    expect(await check.exists(url('us-east-1', d), d, 'us-east-1')).toBe(false);
+    asked.length = 0;
+    expect(check.exists(url('eu-west-1', d), d, 'eu-west-1')).toBe(true);
+    expect(check.exists(url('us-east-1', d), d, 'us-east-1')).toBe(false);
+    expect(asked).toEqual([]);
+  });
+
+  test('two digests on one index of the cache evict each other, and neither ever gets the other\'s answer', async () => {
+    // Two digests whose last 8 characters hash to the same index (found by search; sha256 hex is random,
+    // so real ones collide about once in a billion pairs).
+    const seed = bucketSeed('eu-west-1');
+    const seenAt = new Map<number, number>();
+    let pair: [string, string] | undefined;
+    for (let n = 0; pair === undefined; n++) {
+      const index = indexOf(seed, digest(n));
+      const other = seenAt.get(index);
+      if (other !== undefined) pair = [digest(other), digest(n)];
+      else seenAt.set(index, n);
+    }
+    const [first, second] = pair;
+    expect(indexOf(seed, first)).toBe(indexOf(seed, second));
+    const ask = (check: ReturnType<typeof checker>['check'], d: string) => check.exists(url('eu-west-1', d), d, 'eu-west-1');
+
+    // The second is not answered from the first's entry: it is asked about, and its own answer holds.
+    const one = checker((u) => (u.endsWith(first) ? 200 : 404));
+    expect(await ask(one.check, first)).toBe(true);
+    expect(await ask(one.check, second)).toBe(false);
+    expect(one.asked).toEqual([url('eu-west-1', first), url('eu-west-1', second)]);
+
+    // Both there: each answer takes the slot from the other, so each is asked again, and still there.
+    const both = checker(() => 200);
+    for (const d of [first, second, first, second]) expect(await ask(both.check, d)).toBe(true);
+    expect(both.asked).toHaveLength(4);
+    expect(ask(both.check, second)).toBe(true); // the last one asked is remembered
+    expect(both.asked).toHaveLength(4);
+  });
+
+  test('a cached digest is held apart from the request path it was cut from', async () => {
+    const { check, asked } = checker(() => 200);
+    const path = `/v2/pause/blobs/${digest(7)}`;
+    const d = path.slice(path.length - 71);
+    expect(await check.exists(url('eu-west-1', d), d, 'eu-west-1')).toBe(true);
+    // An equal digest from another request (another string) is the same entry.
+    const again = `/v2/other/blobs/${digest(7)}`.slice(-71);
+    expect(check.exists(url('eu-west-1', again), again, 'eu-west-1')).toBe(true);
+    expect(asked).toHaveLength(1);
   });
 });

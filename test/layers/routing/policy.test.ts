@@ -1,5 +1,5 @@
 import type { Place } from '../../../layers/net/types';
-import { type Decision, decide, type Forward } from '../../../layers/routing/policy';
+import { type Decision, decide, type Forward, plannerFor } from '../../../layers/routing/policy';
 import { testConfig } from '../../support/configs';
 
 const config = testConfig().edge;
@@ -120,3 +120,30 @@ describe('everything else', () => {
     expect(decide(request, null, config)).toMatchObject(expected);
   });
 });
+
+describe('the plan the viewer gets: the decision, and for a bucket redirect its region and digest', () => {
+  const planner = plannerFor(config);
+  test.each<[string, { method: string; uri: string; querystring: string }, Place | null, string | null]>([
+    ['a redirect to a bucket names it', get(blob), aws('eu-central-1'), 'eu-west-1'],
+    ['an upstream redirect names none', get(blob), gcp, null],
+    ['a forward names none', get(blob), null, null],
+    ['a manifest names none', get('/v2/pause/manifests/3.9'), aws('eu-west-1'), null],
+    ['an error names none', get('/v2/pause/blobs/sha256:zz'), aws('eu-west-1'), null],
+  ])('%s', (_name, request, place, bucketRegion) => {
+    const plan = planner.plan(request, place);
+    expect(plan.decision).toEqual(decide(request, place, config));
+    expect(plan.bucketRegion).toBe(bucketRegion);
+    expect(plan.digest).toBe(bucketRegion === null ? null : digest);
+  });
+
+  test('one planner per configuration; a place\'s target is worked out once and stays right for every digest', () => {
+    expect(plannerFor(config)).toBe(planner);
+    expect(plannerFor(testConfig().edge)).not.toBe(planner);
+    const place = aws('ap-south-1');
+    for (const hex of ['a', 'b', 'c']) {
+      const other = `sha256:${hex.repeat(64)}`;
+      expect(planner.plan(get(`/v2/pause/blobs/${other}`), place).decision).toMatchObject({ location: `https://edge-test-ap-southeast-1.s3.dualstack.ap-southeast-1.amazonaws.com/containers/images/${other}` });
+    }
+  });
+});
+

@@ -7,6 +7,11 @@ describe('region topology', () => {
     expect(regions.filter((r) => !REGIONS.some((known) => known.name === r))).toEqual([]);
   });
 
+  test('every region of the table is in the partition its name says (the edge reads the partition from the name alone)', () => {
+    expect(REGIONS.filter((region) => partitionOf(region.name) !== region.partition)).toEqual([]);
+    expect(new Set(REGIONS.map((region) => region.partition))).toEqual(new Set(['aws', 'aws-us-gov', 'aws-cn', 'aws-eusc']));
+  });
+
   test.each([
     ['us-gov-east-1', 'aws-us-gov'],
     ['cn-northwest-1', 'aws-cn'],

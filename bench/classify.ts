@@ -5,19 +5,15 @@
  * (`lookupClientIp`) and the strict one (`lookup`, for untrusted text), next to the baseline, an ipaddr.js
  * linear scan over the same prefixes (the brute-force reference), in the same run. Workload: 70% IPv4 /
  * 30% IPv6, half of the addresses inside AWS space.
- * The classifier is measured as the edge runs it: `layers/net/` bundled by esbuild with the edge's options.
- * Loaded from source instead (tsx, as the tests run it) the same code is slower, 80-82 ns against 57-60
- * in separate runs here: tsx compiles each module to CommonJS whose imports are property reads through
- * getters, which the bundle does not have. (Both forms in one process would share this file's timing
- * loop and slow each other, so the source form is only checked for the same answers.)
+ * The classifier is measured as the edge runs it, bundled (see support/edge-form.ts). Both forms in one
+ * process would share this file's timing loop and slow each other, so the source form is only checked for
+ * the same answers.
  * Also: the table's load time (decode + index build, first load in this process and warm). The edge's
  * cold start and zip size are bench/edge-init.ts's.
  *
  *   npx tsx bench/classify.ts
  */
-import * as esbuild from 'esbuild';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatV4, formatV6, topMask } from '../layers/net/ip';
 import { loadTable } from '../layers/net/load';
@@ -25,6 +21,7 @@ import { compileRanges } from '../layers/ranges/compile';
 import { parseAwsFeed, parseGcpFeed } from '../layers/ranges/feeds';
 import { DATA, snapshot } from '../test/support/snapshot';
 import { record } from './results';
+import { edgeFormLoader } from './support/edge-form';
 import { seeded } from '../test/support/seeded';
 
 // A small deterministic PRNG, so every run measures the same addresses.
@@ -87,18 +84,10 @@ function loadTimes(): { firstMs: number; warmMs: number } {
   return { firstMs, warmMs: warm.sort((a, b) => a - b)[25]! };
 }
 
-/** The table module bundled as the edge bundles it (tools/build.ts: esbuild, node22, CommonJS, minified). */
-async function edgeFormLoader(outDir: string): Promise<typeof loadTable> {
-  const file = join(outDir, 'edge-form-load.js');
-  await esbuild.build({ entryPoints: [join(__dirname, '../layers/net/load.ts')], outfile: file, bundle: true, platform: 'node', target: 'node22', format: 'cjs', minify: true, logLevel: 'silent' });
-  return (require(file) as { loadTable: typeof loadTable }).loadTable;
-}
-
 async function main() {
   const load = loadTimes();
   const { table: sourceTable, reference, compiled } = snapshot();
-  const outDir = mkdtempSync(join(tmpdir(), 'bench-edge-'));
-  const table = (await edgeFormLoader(outDir))(compiled.bytes).table;
+  const table = (await edgeFormLoader())(compiled.bytes).table;
   const addresses = workload(200_000);
   // The results are folded into a small integer: a sum would outgrow a small integer and then cost a
   // heap number allocation per call (a captured variable holding a double), measured here as 5-10 ns.
@@ -119,7 +108,6 @@ async function main() {
   const sample = addresses.slice(0, 2_000);
   const baselineNs = nsPerOp(sample, (ip) => reference.classify(ip), 2);
   const inside = addresses.filter((ip) => table.classify(ip)?.cloud === 'aws').length / addresses.length;
-  rmSync(outDir, { recursive: true, force: true });
 
   const result = {
     bench: 'classify',

@@ -90,7 +90,7 @@ async function readSizesFile(path: string, into: SizesBuilder): Promise<number> 
   else {
     // `aws s3 ls` of a big bucket is hundreds of MB: never held whole (and may be gzipped).
     const [input] = resolveInputs([path]);
-    for await (const batch of readLineBatches(input!)) for (const line of batch) addSizesLine(line.text, `${path}:${line.number}`, into);
+    for await (const batch of readLineBatches(input!)) for (const line of batch) addSizesLine(line.text, () => `${path}:${line.number}`, into);
   }
   return into.added - before;
 }

@@ -107,6 +107,13 @@ describe('hostile lines are counted with a reason, never thrown', () => {
     ['a path with a control character', FIELDS_LINE, set(7, '/v2/\u0007'), 'bad-uri'],
     ['a status of two digits', FIELDS_LINE, set(8, '20'), 'bad-status'],
     ['a status that is a word', FIELDS_LINE, set(8, 'OK!'), 'bad-status'],
+    ['a status of four digits', FIELDS_LINE, set(8, '2000'), 'bad-status'],
+    ['a status with a sign', FIELDS_LINE, set(8, '+20'), 'bad-status'],
+    ['bytes with a letter in them', FIELDS_LINE, set(3, '12a4'), 'bad-bytes'],
+    ['bytes of sixteen digits (more than a double holds exactly)', FIELDS_LINE, set(3, '1'.repeat(16)), 'bad-bytes'],
+    ['a method that is only nearly GET', FIELDS_LINE, set(5, 'GETS '), 'bad-method'],
+    ['a time with dashes', FIELDS_LINE, set(1, '12-30-00'), 'bad-date'],
+    ['a time with a fraction that is not one', FIELDS_LINE, set(1, '12:30:00.x'), 'bad-date'],
     ['negative bytes', FIELDS_LINE, set(3, '-5'), 'bad-bytes'],
     ['bytes beyond any real response', FIELDS_LINE, set(3, '1'.repeat(20)), 'bad-bytes'],
     ['a date that is not one', FIELDS_LINE, set(0, '27/11/2026'), 'bad-date'],
@@ -121,6 +128,15 @@ describe('hostile lines are counted with a reason, never thrown', () => {
     const out = parse([...(header ? [header] : []), line]);
     expect(problems(out)).toEqual([reason]);
     expect(records(out)).toEqual([]);
+  });
+
+  test('methods, statuses, byte counts and times other than the usual ones are read too', () => {
+    const line = set(1, '12:30:00.250').split('\t');
+    line[5] = 'OPTIONS';
+    line[8] = '000';
+    line[3] = '0012';
+    const [record] = records(parse([FIELDS_LINE, line.join('\t')]));
+    expect(record).toMatchObject({ method: 'OPTIONS', status: 0, scBytes: 12, timestamp: expect.stringMatching(/T12:30:00\.250Z$/) });
   });
 
   test('a line the reader cut as too long', () => {

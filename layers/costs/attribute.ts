@@ -118,6 +118,9 @@ export function createRouter(config: EdgeConfig, table: RangeTable): Router {
   type BySlot = Map<number, Map<string, Route>>;
   const byPath = { other: new Map<string, BySlot>(), sha256: new Map<string, BySlot>(), sha512: new Map<string, BySlot>() };
   let entries = 0;
+  let lastPaths: Map<string, BySlot> | undefined;
+  let lastShape = '';
+  let lastBySlot: BySlot | undefined;
   const STAND_IN = { sha256: `sha256:${'0'.repeat(64)}`, sha512: `sha512:${'0'.repeat(128)}` };
   return {
     place(ip) {
@@ -143,9 +146,13 @@ export function createRouter(config: EdgeConfig, table: RangeTable): Router {
         }
       }
       const paths = byPath[algorithm ?? 'other'];
-      let bySlot = paths.get(shape);
+      // Lines of one path tend to come together (a log of blob pulls): the last path's table is at hand.
+      let bySlot = paths === lastPaths && shape === lastShape ? lastBySlot : paths.get(shape);
       // Keys outlive their line: copied, so as not to keep the chunk of the log they were cut from.
       if (bySlot === undefined) paths.set(ownCopy(shape), (bySlot = new Map()));
+      lastPaths = paths;
+      lastShape = shape;
+      lastBySlot = bySlot;
       let byRequest = bySlot.get(slot);
       if (byRequest === undefined) bySlot.set(slot, (byRequest = new Map()));
       const request = record.querystring === '' ? record.method : `${record.method}?${record.querystring}`;
@@ -158,6 +165,7 @@ export function createRouter(config: EdgeConfig, table: RangeTable): Router {
           entries = 0;
           paths.set(ownCopy(shape), (bySlot = new Map()));
           bySlot.set(slot, (byRequest = new Map()));
+          lastBySlot = bySlot;
         }
         byRequest.set(ownCopy(request), route);
         entries++;

@@ -85,7 +85,7 @@ export async function* decodedBytes(source: AsyncIterable<Buffer>): AsyncGenerat
     yield* rest();
     return;
   }
-  const gunzip = createGunzip({ chunkSize: 64 * 1024 });
+  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
   // pipeline() passes a source error on to gunzip, so iterating it throws instead of hanging.
   pipeline(Readable.from(rest()), gunzip, () => {});
   for await (const chunk of gunzip) yield chunk as Buffer;

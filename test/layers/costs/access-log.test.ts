@@ -139,6 +139,15 @@ describe('hostile lines are counted with a reason, never thrown', () => {
     expect(record).toMatchObject({ method: 'OPTIONS', status: 0, scBytes: 12, timestamp: expect.stringMatching(/T12:30:00\.250Z$/) });
   });
 
+  test('a #Fields line of hundreds of names (cut a tab at a time, not by a pattern): read alike', () => {
+    const extra = Array.from({ length: 200 }, (_, i) => `x-extra-${i}`);
+    const wide = `${FIELDS_LINE} ${extra.join(' ')}`;
+    const line = `${REAL_LINE}\t${extra.map(() => '-').join('\t')}`;
+    const [narrow] = records(parse([FIELDS_LINE, REAL_LINE]));
+    expect(records(parse([wide, line]))).toEqual([narrow]);
+    expect(parse([wide, REAL_LINE])[1]).toEqual({ kind: 'malformed', reason: 'field-count', detail: '33 fields where #Fields names 233' });
+  });
+
   test('a line the reader cut as too long', () => {
     expect(new AccessLogParser().line('', true)).toMatchObject({ kind: 'malformed', reason: 'too-long' });
   });

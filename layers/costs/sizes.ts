@@ -243,15 +243,17 @@ function addUsualLsLine(line: string, into: SizesBuilder): boolean {
   // Past 15 digits a sum of digits may round differently from Number().
   if (count > 15) bytes = Number(line.slice(digits, i));
   while (line.charCodeAt(i) === 0x20) i++;
-  const slash = line.lastIndexOf('/');
-  const name = slash < i ? i : slash + 1;
+  // The key ends in the digest: its last 71 characters (sha256) or 135 (sha512), after a "/" if any.
+  const name = line.length - (line.startsWith('sha256:', line.length - 71) ? 71 : 135);
+  if (name < i || (name > i && line.charCodeAt(name - 1) !== 0x2f)) return false;
   for (let k = i; k < name; k++) {
     const c = line.charCodeAt(k);
     if (c < 0x21 || c > 0x7e) return false;
   }
   const digest = line.slice(name);
   if (!isBlobDigest(digest)) return false;
-  into.add(digest, bytes, line.slice(0, 10));
+  // The line starts with the day the blob was written, which is all `add` reads of it.
+  into.add(digest, bytes, line);
   return true;
 }
 

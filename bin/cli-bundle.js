@@ -11,7 +11,7 @@
 // Whenever the bundle cannot be had (no esbuild, sources that do not build, a read-only checkout) the
 // caller runs the sources through tsx instead, as before; REGISTRY_EDGE_NO_BUNDLE=1 asks for that.
 'use strict';
-const { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } = require('node:fs');
+const { accessSync, constants, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } = require('node:fs');
 const { createHash } = require('node:crypto');
 const { dirname, join, relative, resolve, sep } = require('node:path');
 
@@ -57,6 +57,9 @@ function ownPaths(root) {
 }
 
 async function build(root, cacheDir, manifestFile) {
+  // Before the build, not after it: a checkout where the bundle cannot be kept goes straight to tsx.
+  mkdirSync(cacheDir, { recursive: true });
+  accessSync(cacheDir, constants.W_OK);
   const esbuild = require('esbuild');
   const started = BigInt(Date.now()) * 1_000_000n;
   const result = await esbuild.build({
@@ -89,7 +92,6 @@ async function build(root, cacheDir, manifestFile) {
   }
   const name = `main-${createHash('sha256').update(code).digest('hex').slice(0, 16)}.js`;
   const bundle = join(cacheDir, name);
-  mkdirSync(cacheDir, { recursive: true });
   // Written aside and renamed: CLIs started at once (tests do) each build, and none reads a half file.
   const tmp = `${bundle}.${process.pid}.tmp`;
   writeFileSync(tmp, code);

@@ -6,6 +6,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runCli } from '../support/cli';
 
 const { loadBundledCli } = require('../../bin/cli-bundle.js') as {
   loadBundledCli(root: string): Promise<{ cli: { main(): string; where(): string[] }; bundle: string; built: boolean } | undefined>;
@@ -83,6 +84,12 @@ test('a deleted bundle is built again, not required', async () => {
   expect(JSON.parse(readFileSync(join(root, '.cache/cli/manifest.json'), 'utf8')).bundle).toBe(again!.bundle.split('/').pop());
 }, 30_000);
 
+test('a checkout where the bundle cannot be kept (no folder .cache/cli/ can be made): undefined', async () => {
+  mkdirSync(join(root, '.cache'));
+  writeFileSync(join(root, '.cache', 'cli'), 'a file where the folder would be');
+  expect(await loadBundledCli(root)).toBeUndefined();
+});
+
 test('REGISTRY_EDGE_NO_BUNDLE=1 asks for the sources through tsx', async () => {
   process.env.REGISTRY_EDGE_NO_BUNDLE = '1';
   try {
@@ -91,3 +98,11 @@ test('REGISTRY_EDGE_NO_BUNDLE=1 asks for the sources through tsx', async () => {
     delete process.env.REGISTRY_EDGE_NO_BUNDLE;
   }
 });
+
+test('the command itself, run from the bundle and through tsx, answers alike', () => {
+  const bundled = runCli(['classify', '3.5.140.2']);
+  const tsx = runCli(['classify', '3.5.140.2'], undefined, { REGISTRY_EDGE_NO_BUNDLE: '1' });
+  expect([bundled.status, bundled.stderr]).toEqual([0, '']);
+  expect(tsx).toEqual(bundled);
+  expect(bundled.lines).toEqual([expect.objectContaining({ ip: '3.5.140.2', cloud: 'aws' })]);
+}, 60_000);

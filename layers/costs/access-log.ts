@@ -141,7 +141,11 @@ export class AccessLogParser {
     const line = text.endsWith('\r') ? text.slice(0, -1) : text;
     if (line.trim() === '') return { kind: 'skip' };
     if (line.startsWith('#')) {
-      if (line.startsWith('#Fields:')) this.fields = indexFields(line.slice('#Fields:'.length));
+      if (line.startsWith('#Fields:')) {
+        this.fields = indexFields(line.slice('#Fields:'.length));
+        // Fields of the old layout the new one lacks must not linger in their slots.
+        this.values.fill(undefined);
+      }
       // #Version and any other directive: nothing to do (W3C 1.0 is the only version there is).
       return { kind: 'skip' };
     }
@@ -151,15 +155,16 @@ export class AccessLogParser {
     // Only the fields the report reads are cut out of the line (a log line has 33; we use 10): a log of
     // millions of lines is mostly allocation otherwise.
     const values = this.values;
-    values.fill(undefined);
     const match = fields.pattern?.exec(line);
     if (match) {
+      // Every field the #Fields line has is captured, so each of their slots is set (the others stay unset).
       const captured = fields.captured;
       for (let i = 0; i < captured.length; i++) {
         const value = match[i + 1]!;
-        if (value !== '-') values[captured[i]!] = value;
+        values[captured[i]!] = value === '-' ? undefined : value;
       }
     } else {
+      for (let i = 0; i < values.length; i++) values[i] = undefined;
       let count = 0;
       for (let start = 0; ; count++) {
         const end = line.indexOf('\t', start);

@@ -83,6 +83,13 @@ describe('driven by #Fields', () => {
     expect(records(out).map((r) => [r.clientIp, r.status])).toEqual([['10.0.0.1', 200], ['10.0.0.2', 404]]);
   });
 
+  test('fields the later #Fields line lacks are not carried over from lines of the earlier one', () => {
+    const out = parse([FIELDS_LINE, REAL_LINE, '#Fields: c-ip cs-method cs-uri-stem sc-status', '10.0.0.2\tGET\t/x\t404']);
+    const [, second] = records(out);
+    expect(records(out)[0]).toMatchObject({ scBytes: expect.any(Number), timestamp: expect.any(String), resultType: expect.any(String) });
+    expect([second!.clientIp, second!.scBytes, second!.timestamp, second!.resultType, second!.querystring]).toEqual(['10.0.0.2', undefined, undefined, undefined, '']);
+  });
+
   test('a #Fields line without a required field makes its lines unusable, naming what is missing', () => {
     const out = parse(['#Fields: date time c-ip cs-method sc-status', '2026-11-27\t16:00:00\t10.0.0.1\tGET\t200']);
     expect(out[1]).toEqual({ kind: 'malformed', reason: 'fields-header-lacks-required', detail: 'the #Fields line has no cs-uri-stem' });

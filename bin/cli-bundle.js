@@ -104,11 +104,11 @@ async function build(root, cacheDir, manifestFile) {
   return bundle;
 }
 
-/** Earlier bundles, once no CLI that is starting can still be about to load them. */
+/** Earlier bundles, once no CLI that is starting can still be about to load them (and files of builds cut short). */
 function removeOldBundles(cacheDir, keep) {
   const before = Date.now() - 60_000;
   for (const file of readdirSync(cacheDir)) {
-    if (file === keep || !/^main-[0-9a-f]{16}\.js$/.test(file)) continue;
+    if (file === keep || !/^main-[0-9a-f]{16}\.js$|\.tmp$/.test(file)) continue;
     const s = statSync(join(cacheDir, file), { throwIfNoEntry: false });
     if (s && s.mtimeMs < before) rmSync(join(cacheDir, file), { force: true });
   }
@@ -122,18 +122,19 @@ async function loadBundledCli(root = resolve(__dirname, '..')) {
   if (process.env.REGISTRY_EDGE_NO_BUNDLE === '1') return undefined;
   const cacheDir = join(root, '.cache', 'cli');
   const manifestFile = join(cacheDir, 'manifest.json');
-  const manifest = readManifest(manifestFile);
   let bundle;
   let built = false;
-  if (isFresh(manifest, root) && stamp(join(cacheDir, manifest.bundle)) !== '') bundle = join(cacheDir, manifest.bundle);
-  else {
-    try {
+  try {
+    const manifest = readManifest(manifestFile);
+    if (isFresh(manifest, root) && stamp(join(cacheDir, manifest.bundle)) !== '') bundle = join(cacheDir, manifest.bundle);
+    else {
       bundle = await build(root, cacheDir, manifestFile);
       built = true;
-    } catch {
-      // Sources that do not build fail under tsx too, with its message; a read-only checkout runs there.
-      return undefined;
     }
+  } catch {
+    // Sources that do not build fail under tsx too, with its message; a checkout where the bundle cannot
+    // be kept (or its files not even looked at) runs there.
+    return undefined;
   }
   return { cli: require(bundle), bundle, built };
 }

@@ -12,9 +12,9 @@ import { listBlobSizes } from '../../layers/costs/bucket-sizes';
 import { InputError, readLineBatches, resolveInputs } from '../../layers/costs/log-files';
 import { DEFAULT_PRICES, type PriceTable, resolvePrices } from '../../layers/costs/prices';
 import { addSizesLine, type BlobSizes, parseSizes, SizesBuilder } from '../../layers/costs/sizes';
-import { loadTable } from '../../layers/net/load';
 import { createS3Client } from '../../layers/s3/client';
-import { compileStageRanges, DEFAULT_AWS_FEED, DEFAULT_GCP_FEED, loadStageConfig, ROOT } from '../../tools/build';
+import { stageRanges } from '../compiled-ranges';
+import { DEFAULT_AWS_FEED, DEFAULT_GCP_FEED, loadStageConfig, ROOT } from '../../tools/build';
 
 export interface CostOptions {
   stage?: string;
@@ -90,7 +90,7 @@ async function readSizesFile(path: string, into: SizesBuilder): Promise<number> 
   else {
     // `aws s3 ls` of a big bucket is hundreds of MB: never held whole (and may be gzipped).
     const [input] = resolveInputs([path]);
-    for await (const batch of readLineBatches(input!)) for (const line of batch) addSizesLine(line.text, `${path}:${line.number}`, into);
+    for await (const batch of readLineBatches(input!)) for (const line of batch) addSizesLine(line.text, () => `${path}:${line.number}`, into);
   }
   return into.added - before;
 }
@@ -103,8 +103,8 @@ export async function loadCostContext(options: CostOptions): Promise<CostContext
   const config = loadStageConfig({ stage, configPath });
   const awsFeed = options.aws ?? DEFAULT_AWS_FEED;
   const gcpFeed = options.gcp ?? DEFAULT_GCP_FEED;
-  const ranges = compileStageRanges(config, awsFeed, gcpFeed);
-  const router = createRouter(config.edge, loadTable(ranges.bytes).table);
+  const ranges = stageRanges(config, awsFeed, gcpFeed);
+  const router = createRouter(config.edge, ranges.table);
 
   const builder = new SizesBuilder();
   const sources: string[] = [];

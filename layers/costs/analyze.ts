@@ -9,7 +9,7 @@
  */
 import { AccessLogParser, type LogRecord, type MalformedReason } from './access-log';
 import { type Attribution, attribute, clientClassOf, type Route, type Router } from './attribute';
-import { type LogInput, readLineBatches } from './log-files';
+import { type LogInput, type LogLine, readLineBatches } from './log-files';
 import { MAX_OBJECT_BYTES, parseS3LogLine, type S3MalformedReason } from './s3-access-log';
 import { digestOfKey, NO_SIZES, type SizeLookup } from './sizes';
 import { UsageTally } from './usage';
@@ -79,22 +79,23 @@ export async function analyzeLogs(inputs: readonly LogInput[], router: Router, o
   let records = 0;
   for (const input of inputs) {
     const parser = new AccessLogParser();
+    // A line's name ("file:17") is built only for a line that is skipped, not for every line.
+    const where = (line: LogLine) => `${input.name}:${line.number}`;
     for await (const batch of readLineBatches(input)) for (const line of batch) {
       const outcome = parser.line(line.text, line.tooLong);
       if (outcome.kind === 'skip') continue;
       lines++;
-      const where = `${input.name}:${line.number}`;
       if (outcome.kind === 'malformed') {
-        noteMalformed(malformed, where, outcome.reason, outcome.detail);
+        noteMalformed(malformed, where(line), outcome.reason, outcome.detail);
         continue;
       }
       const record = outcome.record;
       if (record.scBytes !== undefined && record.scBytes > maxScBytes) {
-        noteMalformed(malformed, where, 'implausible-bytes', `sc-bytes ${record.scBytes}, more than the largest blob (${sizes.size > 0 ? sizes.maxBytes : MAX_OBJECT_BYTES} bytes) could take`);
+        noteMalformed(malformed, where(line), 'implausible-bytes', `sc-bytes ${record.scBytes}, more than the largest blob (${sizes.size > 0 ? sizes.maxBytes : MAX_OBJECT_BYTES} bytes) could take`);
         continue;
       }
       if (!tally.acceptsDate(record.timestamp)) {
-        noteMalformed(malformed, where, 'too-many-days', `${record.timestamp}: the log spans more days than a report keeps`);
+        noteMalformed(malformed, where(line), 'too-many-days', `${record.timestamp}: the log spans more days than a report keeps`);
         continue;
       }
       records++;

@@ -25,6 +25,7 @@ import { isBlobDigest, parseRegistryPath } from '../oci/paths';
 import { blobActionFor, decide } from '../routing/policy';
 import { partitionOf } from '../topology/regions';
 import type { LogRecord } from './access-log';
+import { ownCopy } from './own-copy';
 
 /** The ways a request can be served, as the report shows them. */
 export const PATHS = ['regionalSameRegion', 'regionalCrossRegion', 'upstream', 'cdn', 'cloudfront', 'other'] as const;
@@ -83,9 +84,9 @@ export interface Router {
 
 /**
  * Routes remembered at most; a month of logs asks for the same few thousand blobs over and over. Kept
- * small on purpose: each key is cut from its log line and keeps the whole line alive, and a log of
- * millions of distinct digests gains nothing from a cache, only garbage that lives long enough to be
- * promoted (the bench's peak memory fell by a third going from 65,536 entries to 4,096).
+ * small on purpose: a log of millions of distinct requests gains nothing from a bigger cache, only
+ * garbage that lives long enough to be promoted (the bench's peak memory fell by a third going from
+ * 65,536 entries to 4,096, when each key still kept its whole log line alive; keys are copies now).
  */
 const ROUTE_CACHE_ENTRIES = 4_096;
 
@@ -107,20 +108,20 @@ export function createRouter(config: EdgeConfig, table: RangeTable): Router {
   };
   // A route depends only on the client's range (its table slot) and the request, so it is computed once
   // per distinct pair; Route objects are never changed after this, so they can be shared. A blob's digest
-  // changes nothing in the decision but the names in it (any well-formed digest is routed alike), so the
-  // request is cached by its shape, the digest replaced by a stand-in of its algorithm: a log of millions
-  // of distinct blobs then needs a handful of decisions, not one per line.
-  const cache = new Map<string, Route>();
-  const STAND_IN: Record<string, string> = { sha256: `sha256:${'0'.repeat(64)}`, sha512: `sha512:${'0'.repeat(128)}` };
-  const shapeOf = (uri: string): { shape: string; digest?: string } => {
-    const slash = uri.lastIndexOf('/');
-    if (slash < 6 || !uri.startsWith('/blobs', slash - 6)) return { shape: uri };
-    // Clients may encode the digest's ":" (the edge decodes it): "sha256%3A…" is the same blob.
-    const raw = uri.slice(slash + 1);
-    const last = raw.charCodeAt(6) === 0x25 ? raw.replace(/^(sha256|sha512)%3[aA]/, '$1:') : raw;
-    if (!isBlobDigest(last)) return { shape: uri };
-    return { shape: uri.slice(0, slash + 1) + STAND_IN[last.slice(0, 6)]!, digest: last };
-  };
+  // changes nothing in the decision but the names in it (any well-formed digest is routed alike), so a blob
+  // request is cached by its path without the digest, one table per algorithm: a log of millions of
+  // distinct blobs then needs a handful of decisions, not one per line.
+  //
+  // Nested maps (path, then slot, then method and query) rather than one map keyed by a string joined from
+  // them: the joined key would be built, flattened and hashed on every line, which cost more than the rest
+  // of the routing together; each of these keys is short, and the slot a number.
+  type BySlot = Map<number, Map<string, Route>>;
+  const byPath = { other: new Map<string, BySlot>(), sha256: new Map<string, BySlot>(), sha512: new Map<string, BySlot>() };
+  let entries = 0;
+  let lastPaths: Map<string, BySlot> | undefined;
+  let lastShape = '';
+  let lastBySlot: BySlot | undefined;
+  const STAND_IN = { sha256: `sha256:${'0'.repeat(64)}`, sha512: `sha512:${'0'.repeat(128)}` };
   return {
     place(ip) {
       const slot = table.lookup(ip);
@@ -128,15 +129,49 @@ export function createRouter(config: EdgeConfig, table: RangeTable): Router {
     },
     route(record) {
       const slot = table.lookup(record.clientIp);
-      const { shape, digest } = shapeOf(record.uri);
-      const key = `${slot}\t${record.method}\t${shape}\t${record.querystring}`;
-      let route = cache.get(key);
-      if (route === undefined) {
-        route = decideFor(slot < 0 ? null : table.place(slot), { method: record.method, uri: shape, querystring: record.querystring });
-        if (cache.size >= ROUTE_CACHE_ENTRIES) cache.clear();
-        cache.set(key, route);
+      const uri = record.uri;
+      // The path without its digest, when it ends in /blobs/<digest>.
+      let shape = uri;
+      let digest: string | undefined;
+      let algorithm: 'sha256' | 'sha512' | undefined;
+      const slash = uri.lastIndexOf('/');
+      if (slash >= 6 && uri.startsWith('/blobs', slash - 6)) {
+        // Clients may encode the digest's ":" (the edge decodes it): "sha256%3A…" is the same blob.
+        const raw = uri.slice(slash + 1);
+        const last = raw.charCodeAt(6) === 0x25 ? raw.replace(/^(sha256|sha512)%3[aA]/, '$1:') : raw;
+        if (isBlobDigest(last)) {
+          digest = last;
+          algorithm = last.charCodeAt(3) === 0x32 /* "2" of sha256 */ ? 'sha256' : 'sha512';
+          shape = uri.slice(0, slash + 1);
+        }
       }
-      return digest === undefined || route.digest === undefined ? route : { ...route, digest };
+      const paths = byPath[algorithm ?? 'other'];
+      // Lines of one path tend to come together (a log of blob pulls): the last path's table is at hand.
+      let bySlot = paths === lastPaths && shape === lastShape ? lastBySlot : paths.get(shape);
+      // Keys outlive their line: copied, so as not to keep the chunk of the log they were cut from.
+      if (bySlot === undefined) paths.set(ownCopy(shape), (bySlot = new Map()));
+      lastPaths = paths;
+      lastShape = shape;
+      lastBySlot = bySlot;
+      let byRequest = bySlot.get(slot);
+      if (byRequest === undefined) bySlot.set(slot, (byRequest = new Map()));
+      const request = record.querystring === '' ? record.method : `${record.method}?${record.querystring}`;
+      let route = byRequest.get(request);
+      if (route === undefined) {
+        const standIn = algorithm === undefined ? uri : shape + STAND_IN[algorithm];
+        route = decideFor(slot < 0 ? null : table.place(slot), { method: record.method, uri: standIn, querystring: record.querystring });
+        if (entries >= ROUTE_CACHE_ENTRIES) {
+          for (const map of Object.values(byPath)) map.clear();
+          entries = 0;
+          paths.set(ownCopy(shape), (bySlot = new Map()));
+          bySlot.set(slot, (byRequest = new Map()));
+          lastBySlot = bySlot;
+        }
+        byRequest.set(ownCopy(request), route);
+        entries++;
+      }
+      // Spelled out rather than spread: this runs for every blob line.
+      return digest === undefined || route.digest === undefined ? route : { place: route.place, metadata: route.metadata, digest, destination: route.destination };
     },
   };
 }

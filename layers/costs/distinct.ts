@@ -6,6 +6,8 @@
  * The strings are hashed (not trusted to be uniform: a digest in a log line is whatever a client asked
  * for) into two 32-bit words: one picks the register, the other gives the rank.
  */
+import { ownCopy } from './own-copy';
+
 const P = 12;
 const REGISTERS = 1 << P;
 
@@ -44,7 +46,8 @@ export class DistinctCounter {
 
   add(text: string): void {
     if (this.exact) {
-      this.exact.add(text);
+      // A copy: the text may be a slice of a much larger string (./own-copy.ts).
+      if (!this.exact.has(text)) this.exact.add(ownCopy(text));
       if (this.exact.size <= this.exactLimit) return;
       this.registers = new Uint8Array(REGISTERS);
       for (const seen of this.exact) this.sketch(seen);

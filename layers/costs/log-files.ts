@@ -85,7 +85,7 @@ export async function* decodedBytes(source: AsyncIterable<Buffer>): AsyncGenerat
     yield* rest();
     return;
   }
-  const gunzip = createGunzip({ chunkSize: 64 * 1024 });
+  const gunzip = createGunzip({ chunkSize: 256 * 1024 });
   // pipeline() passes a source error on to gunzip, so iterating it throws instead of hanging.
   pipeline(Readable.from(rest()), gunzip, () => {});
   for await (const chunk of gunzip) yield chunk as Buffer;
@@ -94,9 +94,16 @@ export async function* decodedBytes(source: AsyncIterable<Buffer>): AsyncGenerat
 /**
  * Splits bytes into lines (LF; a CR before it is the parser's business), cutting each at `maxBytes`, and
  * hands them over a chunk's worth at a time: one await per line would cost more than reading the line.
+ *
+ * The whole lines of a chunk are decoded in one go and cut at their newlines: a newline byte is never part
+ * of a multi-byte character, so each line decodes as it would alone, and one decode per chunk costs a
+ * fraction of one per line. That is exact when every byte decodes to one character (ASCII, as logs are:
+ * a line's length is then its size in bytes); a chunk that is not is cut a line at a time in bytes, as is
+ * a line split across chunks.
  */
 export async function* splitLineBatches(chunks: AsyncIterable<Buffer>, maxBytes = MAX_LINE_BYTES): AsyncGenerator<LogLine[]> {
   const decoder = new TextDecoder('utf-8');
+  // The line begun in an earlier chunk: its pieces (none once it is too long).
   let parts: Buffer[] = [];
   let length = 0;
   let tooLong = false;
@@ -122,16 +129,41 @@ export async function* splitLineBatches(chunks: AsyncIterable<Buffer>, maxBytes 
   for await (const chunk of chunks) {
     const batch: LogLine[] = [];
     let start = 0;
-    for (;;) {
-      const end = chunk.indexOf(0x0a, start);
+    if (length > 0 || tooLong) {
+      const end = chunk.indexOf(0x0a);
       if (end < 0) {
-        if (start < chunk.length) take(chunk.subarray(start));
-        break;
+        take(chunk);
+        continue;
       }
-      take(chunk.subarray(start, end));
+      take(chunk.subarray(0, end));
       batch.push(finish());
       start = end + 1;
     }
+    const last = chunk.lastIndexOf(0x0a);
+    if (last >= start) {
+      const text = chunk.toString('utf8', start, last);
+      // As many characters as bytes: no multi-byte character (nor a BOM, which TextDecoder would drop).
+      if (text.length === last - start) {
+        for (let from = 0; ; ) {
+          const end = text.indexOf('\n', from);
+          const line = end < 0 ? text.slice(from) : text.slice(from, end);
+          number++;
+          batch.push(line.length > maxBytes ? { text: '', number, tooLong: true } : { text: line, number, tooLong: false });
+          if (end < 0) break;
+          from = end + 1;
+        }
+      } else {
+        for (;;) {
+          const end = chunk.indexOf(0x0a, start);
+          if (end < 0 || end > last) break;
+          take(chunk.subarray(start, end));
+          batch.push(finish());
+          start = end + 1;
+        }
+      }
+      start = last + 1;
+    }
+    if (start < chunk.length) take(chunk.subarray(start));
     if (batch.length > 0) yield batch;
   }
   if (length > 0 || tooLong) yield [finish()];

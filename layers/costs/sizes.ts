@@ -50,11 +50,22 @@ export function digestOfKey(key: string): string | undefined {
   return isBlobDigest(name) ? name : undefined;
 }
 
-/** The first 64 bits of a digest's hex, as two unsigned 32-bit halves. */
-function keyOf(digest: string): [number, number] {
-  const hex = digest.indexOf(':') + 1;
-  return [parseInt(digest.slice(hex, hex + 8), 16) >>> 0, parseInt(digest.slice(hex + 8, hex + 16), 16) >>> 0];
+/** Hex digit values by character code (digests are lower-case hex, checked before they get here). */
+const HEX = new Uint8Array(128);
+for (let i = 0; i < 16; i++) HEX['0123456789abcdef'.charCodeAt(i)] = i;
+
+/**
+ * 32 bits of a digest's hex from `at`, as an unsigned number. By character codes, not parseInt of a
+ * slice: this runs for every sizes line and every blob download.
+ */
+function hex32(digest: string, at: number): number {
+  let value = 0;
+  for (let i = at; i < at + 8; i++) value = (value << 4) | HEX[digest.charCodeAt(i) & 0x7f]!;
+  return value >>> 0;
 }
+
+/** Where a digest's hex starts ("sha256:" and "sha512:" are both 7 characters). */
+const HEX_AT = 7;
 
 const hexOfKey = (hi: number, lo: number) => `${hi.toString(16).padStart(8, '0')}${lo.toString(16).padStart(8, '0')}`;
 
@@ -95,7 +106,8 @@ export class BlobSizes implements SizeLookup {
   }
 
   get(digest: string): number | undefined {
-    const [hi, lo] = keyOf(digest);
+    const hi = hex32(digest, HEX_AT);
+    const lo = hex32(digest, HEX_AT + 8);
     const top = hi >>> (32 - TOP_BITS);
     let low = this.starts[top]!;
     let high = this.starts[top + 1]! - 1;
@@ -133,9 +145,8 @@ export class SizesBuilder {
 
   /** `created`: when the blob was written ("YYYY-MM-DD…"), if the source says. */
   add(digest: string, bytes: number, created?: string): void {
-    const [hi, lo] = keyOf(digest);
-    this.hi.push(hi);
-    this.lo.push(lo);
+    this.hi.push(hex32(digest, HEX_AT));
+    this.lo.push(hex32(digest, HEX_AT + 8));
     this.bytes.push(bytes);
     if (created !== undefined) {
       // Listings come sorted by key, not date, but most blobs share few days: remember the last one.
@@ -199,14 +210,51 @@ export class SizesBuilder {
 const LS_LINE = /^(\d{4}-\d{2}-\d{2}) \d{2}:\d{2}:\d{2}\s+(\d{1,16})\s+(\S.*)$/;
 const LS_FOLDER = /^\s*PRE\s+\S.*\/$/;
 
-/** One line of `aws s3 ls` output into `into`; `where` ("file:12") names it in errors. */
-export function addSizesLine(raw: string, where: string, into: SizesBuilder): void {
+/** One line of `aws s3 ls` output into `into`; `where` ("file:12") names it in errors (a function: built only then). */
+export function addSizesLine(raw: string, where: string | (() => string), into: SizesBuilder): void {
   const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+  if (addUsualLsLine(line, into)) return;
   if (line.trim() === '' || LS_FOLDER.test(line)) return;
   const match = LS_LINE.exec(line);
-  if (!match) throw new SizesError(`${where}: not a line of \`aws s3 ls\` output ("<date> <time> <bytes> <key>"): ${JSON.stringify(line.slice(0, 80))}`);
+  if (!match) throw new SizesError(`${typeof where === 'string' ? where : where()}: not a line of \`aws s3 ls\` output ("<date> <time> <bytes> <key>"): ${JSON.stringify(line.slice(0, 80))}`);
   const digest = digestOfKey(match[3]!.trim());
   if (digest) into.add(digest, Number(match[2]), match[1]);
+}
+
+const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
+/** Where the date and time of an `aws s3 ls` line have digits ("2026-11-27 15:59:01"). */
+const LS_DIGITS_AT = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
+
+/**
+ * The usual line, "2026-11-27 15:59:01 <spaces><bytes> <spaces><key>" with a blob key of printable ASCII,
+ * read by character codes: true when it was one (and is added), false for anything else, which LS_LINE
+ * then reads or refuses. A listing of millions of blobs is millions of these lines.
+ */
+function addUsualLsLine(line: string, into: SizesBuilder): boolean {
+  if (line.length < 29 || line.charCodeAt(4) !== 0x2d || line.charCodeAt(7) !== 0x2d || line.charCodeAt(10) !== 0x20 || line.charCodeAt(13) !== 0x3a || line.charCodeAt(16) !== 0x3a || line.charCodeAt(19) !== 0x20) return false;
+  for (const i of LS_DIGITS_AT) if (!isDigit(line.charCodeAt(i))) return false;
+  let i = 20;
+  while (line.charCodeAt(i) === 0x20) i++;
+  const digits = i;
+  let bytes = 0;
+  while (isDigit(line.charCodeAt(i))) bytes = bytes * 10 + (line.charCodeAt(i++) - 0x30);
+  const count = i - digits;
+  if (count === 0 || count > 16 || line.charCodeAt(i) !== 0x20) return false;
+  // Past 15 digits a sum of digits may round differently from Number().
+  if (count > 15) bytes = Number(line.slice(digits, i));
+  while (line.charCodeAt(i) === 0x20) i++;
+  // The key ends in the digest: its last 71 characters (sha256) or 135 (sha512), after a "/" if any.
+  const name = line.length - (line.startsWith('sha256:', line.length - 71) ? 71 : 135);
+  if (name < i || (name > i && line.charCodeAt(name - 1) !== 0x2f)) return false;
+  for (let k = i; k < name; k++) {
+    const c = line.charCodeAt(k);
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  const digest = line.slice(name);
+  if (!isBlobDigest(digest)) return false;
+  // The line starts with the day the blob was written, which is all `add` reads of it.
+  into.add(digest, bytes, line);
+  return true;
 }
 
 /** Parses a sizes file's text (`source` names it in errors) into `into`. */

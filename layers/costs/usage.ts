@@ -10,6 +10,7 @@
 import type { LogRecord } from './access-log';
 import { type Attribution, type ClientClass, type OtherReason, type PathName, PATHS } from './attribute';
 import { DistinctCounter } from './distinct';
+import { ownCopy } from './own-copy';
 import { NO_SIZES, type SizeLookup } from './sizes';
 
 export const CLIENT_CLASSES: readonly ClientClass[] = ['gcp', 'aws', 'aws-other-partition', 'internet'];
@@ -169,7 +170,7 @@ export class UsageTally {
       else if (bytes === undefined) {
         unknown = true;
         this.unknown.add(download.digest);
-        if (this.sample.length < SAMPLE && !this.sample.includes(download.digest)) this.sample.push(download.digest);
+        if (this.sample.length < SAMPLE && !this.sample.includes(download.digest)) this.sample.push(ownCopy(download.digest));
       } else counted = bytes;
     } else if (download) unknown = true;
     count(this.paths[attribution.path], record, attribution, unknown, counted);

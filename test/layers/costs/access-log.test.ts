@@ -83,6 +83,13 @@ describe('driven by #Fields', () => {
     expect(records(out).map((r) => [r.clientIp, r.status])).toEqual([['10.0.0.1', 200], ['10.0.0.2', 404]]);
   });
 
+  test('fields the later #Fields line lacks are not carried over from lines of the earlier one', () => {
+    const out = parse([FIELDS_LINE, REAL_LINE, '#Fields: c-ip cs-method cs-uri-stem sc-status', '10.0.0.2\tGET\t/x\t404']);
+    const [, second] = records(out);
+    expect(records(out)[0]).toMatchObject({ scBytes: expect.any(Number), timestamp: expect.any(String), resultType: expect.any(String) });
+    expect([second!.clientIp, second!.scBytes, second!.timestamp, second!.resultType, second!.querystring]).toEqual(['10.0.0.2', undefined, undefined, undefined, '']);
+  });
+
   test('a #Fields line without a required field makes its lines unusable, naming what is missing', () => {
     const out = parse(['#Fields: date time c-ip cs-method sc-status', '2026-11-27\t16:00:00\t10.0.0.1\tGET\t200']);
     expect(out[1]).toEqual({ kind: 'malformed', reason: 'fields-header-lacks-required', detail: 'the #Fields line has no cs-uri-stem' });
@@ -107,6 +114,13 @@ describe('hostile lines are counted with a reason, never thrown', () => {
     ['a path with a control character', FIELDS_LINE, set(7, '/v2/\u0007'), 'bad-uri'],
     ['a status of two digits', FIELDS_LINE, set(8, '20'), 'bad-status'],
     ['a status that is a word', FIELDS_LINE, set(8, 'OK!'), 'bad-status'],
+    ['a status of four digits', FIELDS_LINE, set(8, '2000'), 'bad-status'],
+    ['a status with a sign', FIELDS_LINE, set(8, '+20'), 'bad-status'],
+    ['bytes with a letter in them', FIELDS_LINE, set(3, '12a4'), 'bad-bytes'],
+    ['bytes of sixteen digits (more than a double holds exactly)', FIELDS_LINE, set(3, '1'.repeat(16)), 'bad-bytes'],
+    ['a method that is only nearly GET', FIELDS_LINE, set(5, 'GETS '), 'bad-method'],
+    ['a time with dashes', FIELDS_LINE, set(1, '12-30-00'), 'bad-date'],
+    ['a time with a fraction that is not one', FIELDS_LINE, set(1, '12:30:00.x'), 'bad-date'],
     ['negative bytes', FIELDS_LINE, set(3, '-5'), 'bad-bytes'],
     ['bytes beyond any real response', FIELDS_LINE, set(3, '1'.repeat(20)), 'bad-bytes'],
     ['a date that is not one', FIELDS_LINE, set(0, '27/11/2026'), 'bad-date'],
@@ -121,6 +135,24 @@ describe('hostile lines are counted with a reason, never thrown', () => {
     const out = parse([...(header ? [header] : []), line]);
     expect(problems(out)).toEqual([reason]);
     expect(records(out)).toEqual([]);
+  });
+
+  test('methods, statuses, byte counts and times other than the usual ones are read too', () => {
+    const line = set(1, '12:30:00.250').split('\t');
+    line[5] = 'OPTIONS';
+    line[8] = '000';
+    line[3] = '0012';
+    const [record] = records(parse([FIELDS_LINE, line.join('\t')]));
+    expect(record).toMatchObject({ method: 'OPTIONS', status: 0, scBytes: 12, timestamp: expect.stringMatching(/T12:30:00\.250Z$/) });
+  });
+
+  test('a #Fields line of hundreds of names (cut a tab at a time, not by a pattern): read alike', () => {
+    const extra = Array.from({ length: 200 }, (_, i) => `x-extra-${i}`);
+    const wide = `${FIELDS_LINE} ${extra.join(' ')}`;
+    const line = `${REAL_LINE}\t${extra.map(() => '-').join('\t')}`;
+    const [narrow] = records(parse([FIELDS_LINE, REAL_LINE]));
+    expect(records(parse([wide, line]))).toEqual([narrow]);
+    expect(parse([wide, REAL_LINE])[1]).toEqual({ kind: 'malformed', reason: 'field-count', detail: '33 fields where #Fields names 233' });
   });
 
   test('a line the reader cut as too long', () => {

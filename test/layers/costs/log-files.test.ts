@@ -93,6 +93,31 @@ describe('lines', () => {
     ]);
   });
 
+  test('many lines in one chunk, one over the limit: only that one is flagged', async () => {
+    expect(await split(5, 'ab\n123456\ncd\n12345\n')).toEqual([
+      { text: 'ab', number: 1, tooLong: false },
+      { text: '', number: 2, tooLong: true },
+      { text: 'cd', number: 3, tooLong: false },
+      { text: '12345', number: 4, tooLong: false },
+    ]);
+  });
+
+  test('the limit is in bytes, not characters, when a chunk is not ASCII', async () => {
+    // "éé" is 4 bytes (at the limit), "ééa" 5 (over it, though 3 characters).
+    expect(await split(4, 'éé\nééa\nab\n')).toEqual([
+      { text: 'éé', number: 1, tooLong: false },
+      { text: '', number: 2, tooLong: true },
+      { text: 'ab', number: 3, tooLong: false },
+    ]);
+  });
+
+  test('bytes that are not UTF-8 decode to U+FFFD in their own line only', async () => {
+    const bytes = Buffer.concat([Buffer.from('a\n'), Buffer.from([0xff, 0x41]), Buffer.from('\nb\n')]);
+    const out = [];
+    for await (const line of splitLines(chunks(bytes), 100)) out.push(line.text);
+    expect(out).toEqual(['a', '\ufffdA', 'b']);
+  });
+
   test('a multi-byte character split across chunks decodes whole', async () => {
     const bytes = Buffer.from('café\n');
     const out = [];

@@ -58,6 +58,25 @@ describe('formats', () => {
   });
 });
 
+describe('`aws s3 ls` lines: the usual shape (read by hand) and the rest (read by the pattern) alike', () => {
+  test.each<[string, string, number | undefined]>([
+    ['the usual line', `2026-11-27 15:59:01         10 ${A}`, 10],
+    ['the usual line, recursive', `2026-11-27 15:59:01 123456789012345 containers/images/${A}`, 123456789012345],
+    ['sixteen digits (rounded as Number rounds them)', `2026-11-27 15:59:01 9007199254740993 ${A}`, Number('9007199254740993')],
+    ['tabs between the fields', `2026-11-27 15:59:01\t10\t${A}`, 10],
+    ['a space inside the key', `2026-11-27 15:59:01 10 old images/${A}`, 10],
+    ['spaces after the key', `2026-11-27 15:59:01 10 ${A}   `, 10],
+    ['a digest in upper case is no blob key', `2026-11-27 15:59:01 10 ${A.toUpperCase()}`, undefined],
+    ['a key that only starts with a digest', `2026-11-27 15:59:01 10 ${A}.tmp`, undefined],
+  ])('%s', (_name, line, bytes) => {
+    expect(sizesOf(`${line}\n`).get(A)).toBe(bytes);
+  });
+
+  test('a line with the usual start but no size is refused, naming it', () => {
+    expect(() => parseSizes(`2026-11-27 15:59:01 ${A}\n`, 'f')).toThrow(/^f:1: not a line of `aws s3 ls` output/);
+  });
+});
+
 describe('what is refused, naming where', () => {
   test.each([
     ['JSON that does not parse', '{"a":', /^f: not valid JSON/],

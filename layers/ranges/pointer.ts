@@ -12,6 +12,7 @@
  * its table's, whatever the feed tokens say, which is what lets a rollback to an older table take on warm
  * instances. Pointers written before generations existed read as generation 0.
  */
+import { createHash } from 'node:crypto';
 import { TABLE_FORMAT_VERSION, type TableMetadata } from '../net/codec';
 import { isSyncToken, type TableVersion } from './version';
 
@@ -154,12 +155,12 @@ export function tableKey(pointerKey: string, sha256: string): string {
   return `${slash < 0 ? '' : pointerKey.slice(0, slash + 1)}${sha256}.bin`;
 }
 
-/** Hex SHA-256 with WebCrypto (global in Node 20 and 22, the edge runtime included). */
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
-  let hex = '';
-  for (const b of digest) hex += b.toString(16).padStart(2, '0');
-  return hex;
+/**
+ * Hex SHA-256, with node:crypto: synchronous, and the edge bundle touches no WebCrypto (`crypto.subtle`
+ * costs a load of its own on first use). Callers that `await` it still may.
+ */
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
 }
 
 /** What a pointer says about itself to the one that replaces it. */

@@ -185,14 +185,14 @@ export const httpRequest: HttpClient = (url, options = {}) =>
         message = answer;
         const status = answer.statusCode ?? 0;
         let taken = false;
-        const drain = () => {
+        const drain = (then?: () => void) => {
           answer.on('end', () => {
             if (!ended) end();
+            then?.();
           });
           answer.resume();
         };
-        if (bodiless(method, status)) drain();
-        resolve({
+        const response: HttpResponse = {
           status,
           header(name) {
             const value = answer.headers[name];
@@ -245,7 +245,11 @@ export const httpRequest: HttpClient = (url, options = {}) =>
               });
             });
           },
-        });
+        };
+        // Nothing to read: answered once the message has ended, when its connection is free again (a
+        // HEAD followed at once by another request then reuses it rather than opening a second one).
+        if (bodiless(method, status)) drain(() => resolve(response));
+        else resolve(response);
       });
       sent.end();
     };

@@ -55,7 +55,7 @@ async function main() {
   const server = createServer((req, res) => {
     if (req.method === 'HEAD') served.head++;
     else served.get++;
-    res.writeHead(req.method === 'HEAD' ? 200 : 404).end();
+    res.writeHead(req.method === 'HEAD' ? 200 : 404, { 'content-length': '0' }).end();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const bucketUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/{bucket}`;

@@ -76,7 +76,7 @@ async function main() {
   let fetches = 0;
   const server = createServer((req, res) => {
     fetches++;
-    res.writeHead(req.method === 'HEAD' ? 200 : 404).end();
+    res.writeHead(req.method === 'HEAD' ? 200 : 404, { 'content-length': '0' }).end();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const bucketHost = `127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -184,6 +184,12 @@ export const httpRequest: HttpClient = (url, options = {}) =>
         if (ended) return answer.resume();
         message = answer;
         const status = answer.statusCode ?? 0;
+        // Listened to from the start, read or not: an unheard 'error' would end the process. A connection
+        // closed before the body was whole (its content-length, or its last chunk) is a failure too.
+        answer.on('error', fail);
+        answer.on('close', () => {
+          if (!answer.complete) fail(new Error(`the connection to ${target.host} closed before the body ended`));
+        });
         let taken = false;
         const drain = (then?: () => void) => {
           answer.on('end', () => {
@@ -220,11 +226,6 @@ export const httpRequest: HttpClient = (url, options = {}) =>
                 decoder.on('error', (error) => fail(new Error(`the ${encoding} body does not decode: ${error.message}`)));
                 answer.pipe(decoder);
               }
-              answer.on('error', fail);
-              // A connection closed before the body was whole (its content-length, or its last chunk).
-              answer.on('close', () => {
-                if (!answer.complete) fail(new Error(`the connection to ${target.host} closed before the body ended`));
-              });
               source.on('data', (chunk: Buffer) => {
                 if (ended) return;
                 if (length + chunk.length > limit) return fail(new BodyTooLarge(limit));

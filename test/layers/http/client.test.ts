@@ -243,6 +243,17 @@ describe('timeouts and aborts', () => {
     const response = await httpRequest(`${base}/cut`, { timeoutMs: 2000 });
     await expect(response.body(1000)).rejects.toThrow();
   });
+
+  test('so it is when the connection closes before the body is asked for (and nothing goes unheard)', async () => {
+    handle = (_req, res) => {
+      res.writeHead(200, { 'content-length': '100' });
+      res.write('ten bytes!');
+      setTimeout(() => res.socket?.destroy(), 5);
+    };
+    const response = await httpRequest(`${base}/cut`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await expect(response.body(1000)).rejects.toThrow();
+  });
 });
 
 describe('bodies', () => {

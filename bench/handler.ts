@@ -4,15 +4,18 @@
  * The bundled viewer-request function of the prod stage (tools/bundles.ts, as CloudFront runs it) gets
  * CloudFront-shaped events (layers/cloudfront/events.ts): blob GETs and HEADs from a mix of clients
  * (docker, containerd, podman, skopeo, cri-o; 70% IPv4 / 30% IPv6, half inside AWS space), one after
- * another, each awaited, with the blob-existence cache warm. The network is not there: `fetch` is replaced
- * before the bundle loads by a stand-in that answers 200 to a HEAD (the blob is in the bucket) and 404 to
- * anything else (no newer range table), and the run checks that it was not called while measured. The
+ * another, each awaited, with the blob-existence cache warm. The buckets are a local HTTP server (set as
+ * the bucket endpoints when the bundle is built) that answers 200 to a HEAD (the blob is in the bucket) and
+ * 404 to anything else (no newer range table); the run counts what it was asked while measuring, and
+ * fails unless that is nothing. The
  * baseline, in the same run: the classifier alone (`lookupClientIp`) on the same client addresses; and what
  * the loop itself costs (a call, an await, reading each event), measured with a trivial function.
  *
  *   npx tsx bench/handler.ts
  */
 import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { type CloudFrontRequestEvent, describeResult, viewerRequestEvent } from '../layers/cloudfront/events';
 import { formatV4, formatV6, topMask } from '../layers/net/ip';
 import { snapshot } from '../test/support/snapshot';
@@ -72,11 +75,14 @@ function events(count: number, digests: string[]): CloudFrontRequestEvent[] {
 
 async function main() {
   let fetches = 0;
-  globalThis.fetch = (async (_url: string | URL | Request, init?: RequestInit) => {
+  const server = createServer((req, res) => {
     fetches++;
-    return new Response(null, { status: init?.method === 'HEAD' ? 200 : 404 });
-  }) as typeof fetch;
-  const build = await buildTemporary({ stage: 'prod', only: ['edge-viewer-request'] });
+    res.writeHead(req.method === 'HEAD' ? 200 : 404, { 'content-length': '0' }).end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const bucketHost = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const bucketUrl = `http://${bucketHost}/{bucket}`;
+  const build = await buildTemporary({ stage: 'prod', override: { buckets: { publicEndpoint: bucketUrl, apiEndpoint: bucketUrl } }, only: ['edge-viewer-request'] });
   try {
     const handler = build.load('edge-viewer-request');
     const digests = Array.from({ length: 200 }, (_, i) => `sha256:${createHash('sha256').update(`blob ${i}`).digest('hex')}`);
@@ -89,12 +95,13 @@ async function main() {
         const result = await handler(event);
         if (round === 0) {
           const summary = describeResult(result);
-          const key = summary.action === 'redirect' ? `redirect to ${new URL(summary.location).hostname.includes('amazonaws.com') ? 'a bucket' : 'upstream'}` : `${summary.action}${'status' in summary ? ` ${summary.status}` : ''}`;
+          const key = summary.action === 'redirect' ? `redirect to ${new URL(summary.location).host === bucketHost ? 'a bucket' : 'upstream'}` : `${summary.action}${'status' in summary ? ` ${summary.status}` : ''}`;
           outcomes[key] = (outcomes[key] ?? 0) + 1;
         }
       }
     }
     const warmFetches = fetches;
+    if (warmFetches === 0) throw new Error('the bucket server was never asked: the bundle does not use the endpoints it was built with');
 
     const rounds = Number(process.env.HANDLER_BENCH_ROUNDS ?? 10);
     let best = Infinity;
@@ -147,6 +154,8 @@ async function main() {
     if (sink === 0.5) console.log(sink);
   } finally {
     build.dispose();
+    server.closeAllConnections();
+    server.close();
   }
 }
 

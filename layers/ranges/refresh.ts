@@ -16,22 +16,20 @@
  *   before generations existed (generation 0) is judged by feed tokens, as it was.
  *   On any error the current table stays and the next attempt backs off.
  *
- * Requests to the private bucket are signed (SigV4, aws4fetch) with the credentials the Lambda runtime
- * puts in the environment; with none (a local S3 without auth) they go unsigned. No AWS SDK, no schema
- * library: this module is in the viewer's bundle.
+ * Requests to the private bucket are signed (SigV4, ../http/sigv4.ts) with the credentials the Lambda
+ * runtime puts in the environment; with none (a local S3 without auth) they go unsigned. No AWS SDK, no
+ * schema library, no fetch (the edge's own client, ../http/client.ts): this module is in the viewer's bundle.
  */
 import { bucketUrl, type EdgeConfig } from '../config/edge';
+import { BodyTooLarge, type HttpClient, type HttpResponse, httpRequest } from '../http/client';
+import { type Credentials, signS3Read } from '../http/sigv4';
 import type { TableMetadata } from '../net/codec';
 import { type LoadedTable, loadTable } from '../net/load';
 import type { RangeTable } from '../net/table';
 import { MAX_POINTER_BYTES, parsePointer, pointerVersion, readableFormat, sha256Hex } from './pointer';
 import { supersedes, type TableVersion, versionOf } from './version';
 
-export interface Credentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string;
-}
+export type { Credentials };
 
 /** The Lambda runtime's credentials (set for edge functions too, unlike user environment variables). */
 export function credentialsFromEnv(env: Record<string, string | undefined>): Credentials | undefined {
@@ -45,7 +43,8 @@ export interface RefresherOptions {
   initial: LoadedTable;
   config: Pick<EdgeConfig, 'ranges' | 'apiEndpoint'>;
   credentials?: () => Credentials | undefined;
-  fetch?: typeof fetch;
+  /** The HTTP client (the edge's own by default). */
+  http?: HttpClient;
   now?: () => number;
   /** Receives a record when a table is taken up or a refresh fails. */
   log?: (record: Record<string, unknown>) => void;
@@ -94,7 +93,7 @@ const defaultLog = (record: Record<string, unknown>) => console.log(JSON.stringi
 
 export function createRangeRefresher(options: RefresherOptions): RangeRefresher {
   const { ranges, apiEndpoint } = options.config;
-  const doFetch = options.fetch ?? fetch;
+  const http = options.http ?? httpRequest;
   const now = options.now ?? Date.now;
   const log = options.log ?? defaultLog;
   // Generous: a refresh blocks no request beyond the budget, and a frozen instance's clock runs on.
@@ -114,35 +113,22 @@ export function createRangeRefresher(options: RefresherOptions): RangeRefresher 
   let failures = 0;
   let lastError: string | null = null;
 
-  async function get(key: string, signal: AbortSignal, headers: Record<string, string> = {}): Promise<Response> {
+  function get(key: string, signal: AbortSignal, headers: Record<string, string> = {}): Promise<HttpResponse> {
     const url = `${base}/${key}`;
     const credentials = options.credentials?.();
-    if (!credentials) return doFetch(url, { headers, signal });
-    // Loaded on first use: evaluating it at module init would add about a millisecond to every cold start.
-    const { AwsClient } = await import('aws4fetch');
-    const signer = new AwsClient({ ...credentials, service: 's3', region: bucket!.region });
-    const signed = await signer.sign(url, { method: 'GET', headers });
-    return doFetch(url, { headers: Object.fromEntries(signed.headers), signal });
+    return http(url, { headers: credentials ? signS3Read({ method: 'GET', url, headers, credentials, region: bucket!.region }) : headers, signal });
   }
 
   /**
-   * Reads a body of at most `limit` bytes, as delivered: fetch inflates a gzip-encoded table on the way
-   * in, so the limit is checked while reading (a small compressed body may inflate to anything).
+   * Reads a body of at most `limit` bytes, as delivered: the client inflates a gzip-encoded table on the
+   * way in, and checks the limit while reading (a small compressed body may inflate to anything).
    */
-  async function body(response: Response, limit: number, what: string): Promise<Uint8Array> {
-    const out = new Uint8Array(limit);
-    let length = 0;
-    const reader = response.body?.getReader();
-    if (!reader) return out.subarray(0, 0);
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return out.subarray(0, length);
-      if (length + value.length > limit) {
-        await reader.cancel().catch(() => undefined);
-        throw new Rejected(`${what} is larger than ${limit} bytes`);
-      }
-      out.set(value, length);
-      length += value.length;
+  async function body(response: HttpResponse, limit: number, what: string): Promise<Uint8Array> {
+    try {
+      return await response.body(limit);
+    } catch (error) {
+      if (error instanceof BodyTooLarge) throw new Rejected(`${what} is larger than ${limit} bytes`);
+      throw error;
     }
   }
 
@@ -156,10 +142,10 @@ export function createRangeRefresher(options: RefresherOptions): RangeRefresher 
     const pointerResponse = await get(ranges.pointerKey, signal, pointerEtag ? { 'if-none-match': pointerEtag } : {});
     if (pointerResponse.status === 304) return;
     if (pointerResponse.status !== 200) {
-      await pointerResponse.body?.cancel().catch(() => undefined);
+      pointerResponse.discard();
       throw new Error(`pointer ${ranges.pointerKey}: HTTP ${pointerResponse.status}`);
     }
-    const etag = pointerResponse.headers.get('etag');
+    const etag = pointerResponse.header('etag') ?? null;
     const settle = () => {
       pointerEtag = etag;
     };
@@ -178,12 +164,12 @@ export function createRangeRefresher(options: RefresherOptions): RangeRefresher 
 
       const tableResponse = await get(pointer.key, signal);
       if (tableResponse.status !== 200) {
-        await tableResponse.body?.cancel().catch(() => undefined);
+        tableResponse.discard();
         throw new Error(`table ${pointer.key}: HTTP ${tableResponse.status}`);
       }
       const bytes = await body(tableResponse, pointer.bytes, `table ${pointer.key}`);
       if (bytes.length !== pointer.bytes) throw new Rejected(`table ${pointer.key} is ${bytes.length} bytes, the pointer says ${pointer.bytes}`);
-      const sha256 = await sha256Hex(bytes);
+      const sha256 = sha256Hex(bytes);
       if (sha256 !== pointer.sha256) throw new Rejected(`table ${pointer.key} has SHA-256 ${sha256}, the pointer says ${pointer.sha256}`);
       let loaded: LoadedTable;
       try {

@@ -5,7 +5,10 @@
  * under a new push's replication time): enough that a burst of requests for a blob not replicated yet costs
  * one HEAD per instance, not one per request. Any doubt (timeout, error, anything but 200 or 403/404)
  * answers "no" and is not remembered; "no" sends the client through CloudFront, which always works.
+ * The HEAD goes through the edge's own client (../http/client.ts: kept-alive connections, no fetch).
  */
+import { type HttpClient, HttpTimeout, httpRequest } from '../http/client';
+
 export interface BlobChecker {
   /**
    * Whether the blob at `url` is there. A blob the caches know answers at once (no promise: the edge's
@@ -29,7 +32,8 @@ export interface BlobCheckerOptions {
   cacheSeconds: number;
   /** How long a 403/404 is believed; 0 turns the negative cache off. */
   negativeCacheSeconds?: number;
-  fetch?: typeof fetch;
+  /** The HTTP client (the edge's own by default). */
+  http?: HttpClient;
   now?: () => number;
   /** Told how each check went: 200 is a hit, 403/404 a miss, any other status or failure an error. */
   onResult?: (result: CheckResult) => void;
@@ -106,7 +110,7 @@ function expiringSet(limit: number, now: () => number) {
 }
 
 export function createBlobChecker(options: BlobCheckerOptions): BlobChecker {
-  const doFetch = options.fetch ?? fetch;
+  const http = options.http ?? httpRequest;
   const now = options.now ?? Date.now;
   // Separate bounds, so a flood of requests for missing digests cannot evict the blobs known to be there.
   const present = expiringSet(options.cacheEntries, now);
@@ -131,9 +135,9 @@ export function createBlobChecker(options: BlobCheckerOptions): BlobChecker {
   };
 
   async function ask(url: string, digest: string, bucket: string): Promise<boolean> {
-    const signal = AbortSignal.timeout(options.timeoutMs);
     try {
-      const response = await doFetch(url, { method: 'HEAD', redirect: 'manual', signal });
+      // A HEAD has no body: the client hands the connection back as soon as the answer is in.
+      const response = await http(url, { method: 'HEAD', timeoutMs: options.timeoutMs });
       if (response.status === 200) {
         present.add(bucket, digest, options.cacheSeconds);
         report({ result: 'hit', cached: false });
@@ -144,8 +148,8 @@ export function createBlobChecker(options: BlobCheckerOptions): BlobChecker {
       if (missing) absent.add(bucket, digest, options.negativeCacheSeconds ?? 0);
       report({ result: missing ? 'miss' : 'error', cached: false });
       return false;
-    } catch {
-      report({ result: signal.aborted ? 'timeout' : 'error', cached: false });
+    } catch (error) {
+      report({ result: error instanceof HttpTimeout ? 'timeout' : 'error', cached: false });
       return false;
     }
   }

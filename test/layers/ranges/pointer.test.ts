@@ -75,8 +75,12 @@ describe('the pointer object', () => {
     expect(tableKey('current.json', 'ab'.repeat(32))).toBe(`${'ab'.repeat(32)}.bin`);
   });
 
-  test('sha256Hex (WebCrypto, as at the edge) agrees with node:crypto', async () => {
+  test('sha256Hex (synchronous, as at the edge) gives the FIPS 180-2 vectors and agrees with WebCrypto', async () => {
+    expect(sha256Hex(new TextEncoder().encode('abc'))).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+    expect(sha256Hex(new Uint8Array(0))).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
     const bytes = new Uint8Array(100_000).map((_, i) => (i * 7919) & 0xff);
-    expect(await sha256Hex(bytes)).toBe(createHash('sha256').update(bytes).digest('hex'));
+    const webCrypto = Buffer.from(await crypto.subtle.digest('SHA-256', bytes)).toString('hex');
+    expect(sha256Hex(bytes)).toBe(webCrypto);
+    expect(sha256Hex(bytes.subarray(10, 20))).toBe(createHash('sha256').update(bytes.subarray(10, 20)).digest('hex'));
   });
 });

@@ -1,25 +1,54 @@
 /**
- * The existence check before a redirect, with a fake fetch and clock: what is asked, what is remembered
- * (positive answers long, 403/404 briefly, doubt never) and that both caches stay bounded.
+ * The existence check before a redirect, against a local server standing in for the buckets (and a host
+ * that drops every connection, for network errors), with the test's clock: what is asked, what is
+ * remembered (positive answers long, 403/404 briefly, doubt never) and that both caches stay bounded.
  */
+import { createServer, type Server } from 'node:net';
 import { bucketSeed, createBlobChecker, indexOf } from '../../../layers/routing/blob-check';
+import { startServer, type TestServer } from '../../support/http';
 
-function fakeBuckets(statusOf: (url: string) => number | 'throw') {
-  const asked: string[] = [];
-  const fetch = (async (url: string) => {
-    asked.push(url);
-    const status = statusOf(url);
-    if (status === 'throw') throw new Error('connection refused');
-    return new Response(null, { status });
-  }) as unknown as typeof globalThis.fetch;
-  return { fetch, asked };
-}
+type Answer = number | 'throw';
+/** What the bucket answers to a HEAD of a path (no leading slash); 'throw': the connection is dropped. */
+let statusOf: (path: string) => Answer = () => 404;
+/** The paths the current checker's HEADs asked about, in order ('(dropped)' for a dropped connection). */
+let asking: string[] = [];
+let bucket: TestServer;
+let dropping: Server;
+let droppingUrl: string;
 
-function checker(statusOf: (url: string) => number | 'throw', options: { cacheEntries?: number; negativeCacheSeconds?: number } = {}) {
+beforeAll(async () => {
+  bucket = await startServer((req, res) => {
+    const path = (req.url ?? '').slice(1);
+    asking.push(path);
+    res.statusCode = statusOf(path) as number;
+    if (res.statusCode === 307) res.setHeader('location', 'http://127.0.0.1:9/elsewhere');
+    res.end();
+  });
+  dropping = createServer((socket) => {
+    asking.push('(dropped)');
+    socket.destroy();
+  });
+  await new Promise<void>((resolve) => dropping.listen(0, '127.0.0.1', resolve));
+  droppingUrl = `http://127.0.0.1:${(dropping.address() as { port: number }).port}`;
+});
+
+afterAll(async () => {
+  await bucket?.close();
+  await new Promise((resolve) => dropping?.close(resolve));
+});
+
+/** Where a path is asked about: the bucket server, or the dropping host for an answer of 'throw'. */
+const urlOf = (path: string) => `${statusOf(path) === 'throw' ? droppingUrl : bucket.url}/${path}`;
+
+/** A checker whose `exists` takes a path on the test's bucket (and the digest and bucket name, as the viewer gives them). */
+function checker(answer: (path: string) => Answer, options: { cacheEntries?: number; negativeCacheSeconds?: number } = {}) {
   let clock = 1_000_000;
-  const buckets = fakeBuckets(statusOf);
-  const check = createBlobChecker({ timeoutMs: 100, cacheEntries: options.cacheEntries ?? 100, cacheSeconds: 3600, negativeCacheSeconds: options.negativeCacheSeconds ?? 3, fetch: buckets.fetch, now: () => clock });
-  return { check, asked: buckets.asked, advance: (ms: number) => (clock += ms) };
+  statusOf = answer;
+  const asked: string[] = [];
+  asking = asked;
+  const inner = createBlobChecker({ timeoutMs: 5000, cacheEntries: options.cacheEntries ?? 100, cacheSeconds: 3600, negativeCacheSeconds: options.negativeCacheSeconds ?? 3, now: () => clock });
+  const check = { exists: (path: string, digest?: string, bucketName?: string) => inner.exists(urlOf(path), digest, bucketName) };
+  return { check, asked, advance: (ms: number) => (clock += ms) };
 }
 
 describe('createBlobChecker', () => {
@@ -96,10 +125,11 @@ describe('createBlobChecker', () => {
   });
 
   const digest = (n: number) => `sha256:${n.toString(16).padStart(64, '0')}`;
-  const url = (bucket: string, d: string) => `https://${bucket}.example/${d}`;
+  /** A blob's path at the test's bucket server: the bucket's name, then the digest. */
+  const url = (bucketName: string, d: string) => `${bucketName}/${d}`;
 
   test('by bucket and digest: the same blob in another bucket is another question', async () => {
-    const { check, asked } = checker((u) => (u.startsWith('https://eu-west-1.') ? 200 : 404));
+    const { check, asked } = checker((path) => (path.startsWith('eu-west-1/') ? 200 : 404));
     const d = digest(1);
     expect(await check.exists(url('eu-west-1', d), d, 'eu-west-1')).toBe(true);
     expect(await check.exists(url('us-east-1', d), d, 'us-east-1')).toBe(false);

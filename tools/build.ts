@@ -121,6 +121,22 @@ export const embeddedTable = readFileSync(join(__dirname, 'ranges.bin'));`,
   };
 }
 
+/** How a function is bundled (an edge function minified, without source maps); the benches bundle as the edge does with it. */
+export function bundleOptions(edge: boolean): esbuild.BuildOptions {
+  return {
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    minify: edge,
+    sourcemap: edge ? false : 'linked',
+    legalComments: edge ? 'none' : 'eof',
+    // middy and Powertools ship ESM; the AWS SDK resolves its "main" fields fine as CommonJS.
+    mainFields: ['module', 'main'],
+    logLevel: 'silent',
+  };
+}
+
 export async function buildStage(options: BuildOptions): Promise<BuildResult> {
   const config = loadStageConfig(options);
   const ranges = compileStageRanges(config, options.awsFeed, options.gcpFeed === undefined ? DEFAULT_GCP_FEED : options.gcpFeed);
@@ -135,21 +151,7 @@ export async function buildStage(options: BuildOptions): Promise<BuildResult> {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     const file = join(dir, 'index.js');
-    await esbuild.build({
-      entryPoints: [entry],
-      outfile: file,
-      bundle: true,
-      platform: 'node',
-      target: 'node22',
-      format: 'cjs',
-      minify: edge,
-      sourcemap: edge ? false : 'linked',
-      legalComments: edge ? 'none' : 'eof',
-      // middy and Powertools ship ESM; the AWS SDK resolves its "main" fields fine as CommonJS.
-      mainFields: ['module', 'main'],
-      logLevel: 'silent',
-      plugins: [buildModules(config, edge)],
-    });
+    await esbuild.build({ ...bundleOptions(edge), entryPoints: [entry], outfile: file, plugins: [buildModules(config, edge)] });
     const files = readdirSync(dir);
     if (name === 'edge-viewer-request') {
       writeFileSync(join(dir, 'ranges.bin'), ranges.bytes);

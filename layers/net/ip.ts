@@ -60,12 +60,15 @@ function parseV4Range(text: string, start: number, end: number): number {
 }
 
 /** Hex digit values by character code (-1: not a hex digit); a table beats branches per character. */
-export const HEX = new Int8Array(128).fill(-1);
+const HEX = new Int8Array(128).fill(-1);
 for (let c = 0; c < 10; c++) HEX[48 + c] = c;
 for (let c = 0; c < 6; c++) {
   HEX[65 + c] = 10 + c;
   HEX[97 + c] = 10 + c;
 }
+
+/** The hex value of character code `c`, -1 when it is not a hex digit. */
+export const hexOf = (c: number) => (c < 128 ? HEX[c]! : -1);
 
 // Scratch space for the eight 16-bit groups; module-level so parsing does not allocate.
 const groups = new Uint16Array(8);
@@ -93,7 +96,7 @@ function parseV6(text: string, len: number, out: Uint32Array): ParseResult {
     const groupStart = i;
     while (i < len) {
       const c = text.charCodeAt(i);
-      const h = c < 128 ? HEX[c]! : -1;
+      const h = hexOf(c);
       if (h < 0) break;
       value = (value << 4) | h;
       if (++digits > 4) return 0;

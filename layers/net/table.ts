@@ -220,11 +220,9 @@ export class RangeTable {
         hi = third[at3 + 1]!;
       }
     }
-    const starts = this.intervals.v6Starts;
     while (hi - lo > WINDOW) {
       const mid = (lo + hi + 1) >>> 1;
-      const s0 = starts[mid << 2]!;
-      if (s0 < a0 || (s0 === a0 && starts[(mid << 2) + 1]! <= a1)) lo = mid;
+      if (this.v6HeadAtOrBefore(mid, a0, a1)) lo = mid;
       else hi = mid - 1;
     }
     if (lo + WINDOW >= this.v6Count) {

@@ -16,17 +16,21 @@ const major = Number(process.versions.node.split('.')[0]);
 
 if (major < LAMBDA_MAJOR && existsSync(LAMBDA_NODE)) {
   const { spawn } = require('node:child_process');
-  const child = spawn(LAMBDA_NODE, [...process.execArgv, __filename, ...process.argv.slice(2)], { stdio: 'inherit' });
   // This process only waits: signals sent to it (a test or a supervisor stopping `stack`) go to the child,
   // and the child's exit (code or signal) becomes this process's. Not a Ctrl-C at a terminal, though: that
   // reaches the child too (the terminal signals its whole process group), and a second SIGINT means
   // "quit at once" to `stack` and `sync`.
+  // The handlers are in place before the child exists: a signal that arrived between the spawn and their
+  // installing would find the default action, end this process at once and leave the child running. (A
+  // handler runs on the event loop, so never before `child` below is set.)
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  let child;
   for (const signal of signals) {
     process.on(signal, () => {
       if (!(signal === 'SIGINT' && process.stdin.isTTY)) child.kill(signal);
     });
   }
+  child = spawn(LAMBDA_NODE, [...process.execArgv, __filename, ...process.argv.slice(2)], { stdio: 'inherit' });
   child.on('error', (error) => {
     process.stderr.write(`registry-edge: cannot start ${LAMBDA_NODE}: ${error.message}\n`);
     process.exit(1);

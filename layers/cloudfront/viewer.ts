@@ -46,16 +46,16 @@ export function createViewerRequestHandler(deps: ViewerRequestDeps): ViewerReque
       const refreshing = deps.beforeRequest?.();
       if (refreshing) await refreshing;
       const place = placeOf(deps.table(), request.clientIp);
-      const { decision: planned, bucketRegion, digest } = planner.plan(request, place);
+      const planned = planner.plan(request, place);
       let decision = planned;
       let verified: boolean | undefined;
-      if (decision.action === 'redirect' && decision.verify) {
-        // Keyed by bucket and digest when the plan names them (a bucket redirect always does).
-        const known = bucketRegion !== null && digest !== null ? checker.exists(decision.verify.url, digest, bucketRegion) : checker.exists(decision.verify.url);
+      const check = planned.action === 'redirect' ? planned.verify : undefined;
+      if (check !== undefined) {
+        const known = checker.exists(check.url, check.digest, check.bucketRegion);
         verified = typeof known === 'boolean' ? known : await known;
-        if (!verified) decision = decision.verify.fallback;
+        if (!verified) decision = check.fallback;
       }
-      deps.observe?.(planned, decision, bucketRegion);
+      deps.observe?.(planned, decision, check?.bucketRegion ?? null);
       deps.log?.({ uri: request.uri, method: request.method, cloud: place?.cloud ?? null, region: place?.region ?? null, action: decision.action, status: 'status' in decision ? decision.status : undefined, verified });
       return applyDecision(decision, request);
     } catch (error) {

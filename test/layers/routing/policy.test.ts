@@ -1,5 +1,5 @@
 import type { Place } from '../../../layers/net/types';
-import { type Decision, decide, type Forward, plannerFor } from '../../../layers/routing/policy';
+import { type Decision, decide as decideLive, type Forward, plannerFor } from '../../../layers/routing/policy';
 import { testConfig } from '../../support/configs';
 
 const config = testConfig().edge;
@@ -9,21 +9,25 @@ const aws = (region: string): Place => ({ cloud: 'aws', region });
 const gcp: Place = { cloud: 'gcp', region: 'us-central1' };
 const bucketUrl = (region: string) => `https://edge-test-${region}.s3.dualstack.${region}.amazonaws.com/containers/images/${digest}`;
 const forward = (querystring = '', repository = 'pause'): Forward => ({ action: 'forward', uri: `/containers/images/${digest}`, querystring, repository });
-const redirect = (location: string, verifyUrl?: string, qs = ''): Decision => ({
+/** A redirect, checked first when it names the region of the bucket it sends the client to. */
+const redirect = (location: string, verifyRegion?: string, qs = ''): Decision => ({
   action: 'redirect',
   status: 307,
   location,
-  ...(verifyUrl ? { verify: { url: verifyUrl, fallback: forward(qs) } } : {}),
+  ...(verifyRegion ? { verify: { url: bucketUrl(verifyRegion), bucketRegion: verifyRegion, digest, fallback: forward(qs) } } : {}),
 });
+/** A decision as its data: a check's fallback is built when it is read, and its JSON form reads it. */
+const asData = (decision: Decision): Decision => JSON.parse(JSON.stringify(decision)) as Decision;
+const decide = (...args: Parameters<typeof decideLive>) => asData(decideLive(...args));
 const get = (uri: string, querystring = '') => ({ method: 'GET', uri, querystring });
 
 describe('blob requests, by where the client is', () => {
   test.each<[string, Place | null, Decision]>([
-    ['an AWS region with a bucket: that bucket', aws('eu-west-1'), redirect(bucketUrl('eu-west-1'), bucketUrl('eu-west-1'))],
-    ['the primary region: the primary bucket', aws('us-east-1'), redirect(bucketUrl('us-east-1'), bucketUrl('us-east-1'))],
-    ['a region without a bucket: the nearest (ap-south-1 -> Singapore)', aws('ap-south-1'), redirect(bucketUrl('ap-southeast-1'), bucketUrl('ap-southeast-1'))],
-    ['a region without a bucket: the nearest (eu-central-1 -> Ireland)', aws('eu-central-1'), redirect(bucketUrl('eu-west-1'), bucketUrl('eu-west-1'))],
-    ['a region without a bucket: the nearest (us-west-2 -> N. Virginia)', aws('us-west-2'), redirect(bucketUrl('us-east-1'), bucketUrl('us-east-1'))],
+    ['an AWS region with a bucket: that bucket', aws('eu-west-1'), redirect(bucketUrl('eu-west-1'), 'eu-west-1')],
+    ['the primary region: the primary bucket', aws('us-east-1'), redirect(bucketUrl('us-east-1'), 'us-east-1')],
+    ['a region without a bucket: the nearest (ap-south-1 -> Singapore)', aws('ap-south-1'), redirect(bucketUrl('ap-southeast-1'), 'ap-southeast-1')],
+    ['a region without a bucket: the nearest (eu-central-1 -> Ireland)', aws('eu-central-1'), redirect(bucketUrl('eu-west-1'), 'eu-west-1')],
+    ['a region without a bucket: the nearest (us-west-2 -> N. Virginia)', aws('us-west-2'), redirect(bucketUrl('us-east-1'), 'us-east-1')],
     ['AWS GLOBAL ranges say nothing of location: CloudFront', aws('GLOBAL'), forward()],
     ['GovCloud is another partition: CloudFront', aws('us-gov-west-1'), forward()],
     ['China is another partition: CloudFront', aws('cn-north-1'), forward()],
@@ -40,7 +44,7 @@ describe('blob requests, by where the client is', () => {
   });
 
   test('the query string is kept on redirects and forwards', () => {
-    expect(decide(get(blob, 'ns=docker.io'), aws('eu-west-1'), config)).toEqual(redirect(`${bucketUrl('eu-west-1')}?ns=docker.io`, bucketUrl('eu-west-1'), 'ns=docker.io'));
+    expect(decide(get(blob, 'ns=docker.io'), aws('eu-west-1'), config)).toEqual(redirect(`${bucketUrl('eu-west-1')}?ns=docker.io`, 'eu-west-1', 'ns=docker.io'));
     expect(decide(get(blob, 'ns=docker.io'), gcp, config)).toEqual(redirect(`https://upstream.example.org/v2/org/images/pause/blobs/${digest}?ns=docker.io`));
     expect(decide(get(blob, 'a=1&b=%2F'), null, config)).toEqual(forward('a=1&b=%2F'));
   });
@@ -121,7 +125,7 @@ describe('everything else', () => {
   });
 });
 
-describe('the plan the viewer gets: the decision, and for a bucket redirect its region and digest', () => {
+describe('the plan the viewer gets: for a bucket redirect, the check of that bucket (its region, the digest) and the fallback', () => {
   const planner = plannerFor(config);
   test.each<[string, { method: string; uri: string; querystring: string }, Place | null, string | null]>([
     ['a redirect to a bucket names it', get(blob), aws('eu-central-1'), 'eu-west-1'],
@@ -131,9 +135,18 @@ describe('the plan the viewer gets: the decision, and for a bucket redirect its 
     ['an error names none', get('/v2/pause/blobs/sha256:zz'), aws('eu-west-1'), null],
   ])('%s', (_name, request, place, bucketRegion) => {
     const plan = planner.plan(request, place);
-    expect(plan.decision).toEqual(decide(request, place, config));
-    expect(plan.bucketRegion).toBe(bucketRegion);
-    expect(plan.digest).toBe(bucketRegion === null ? null : digest);
+    expect(asData(plan)).toEqual(decide(request, place, config));
+    const check = plan.action === 'redirect' ? plan.verify : undefined;
+    expect(check?.bucketRegion ?? null).toBe(bucketRegion);
+    expect(check?.digest ?? null).toBe(bucketRegion === null ? null : digest);
+  });
+
+  test('a check\'s fallback, built when it is read, is the forward the request would get with no bucket', () => {
+    const plan = planner.plan(get(blob, 'ns=docker.io'), aws('eu-west-1'));
+    const check = plan.action === 'redirect' ? plan.verify : undefined;
+    expect(check?.fallback).toEqual(forward('ns=docker.io'));
+    expect(check?.fallback).not.toBe(check?.fallback);
+    expect(check?.fallback).toEqual(decideLive(get(blob, 'ns=docker.io'), null, config));
   });
 
   test('one planner per configuration; a place\'s target is worked out once and stays right for every digest', () => {
@@ -142,7 +155,7 @@ describe('the plan the viewer gets: the decision, and for a bucket redirect its 
     const place = aws('ap-south-1');
     for (const hex of ['a', 'b', 'c']) {
       const other = `sha256:${hex.repeat(64)}`;
-      expect(planner.plan(get(`/v2/pause/blobs/${other}`), place).decision).toMatchObject({ location: `https://edge-test-ap-southeast-1.s3.dualstack.ap-southeast-1.amazonaws.com/containers/images/${other}` });
+      expect(planner.plan(get(`/v2/pause/blobs/${other}`), place)).toMatchObject({ location: `https://edge-test-ap-southeast-1.s3.dualstack.ap-southeast-1.amazonaws.com/containers/images/${other}` });
     }
   });
 });

@@ -51,18 +51,24 @@ export function bucketPrefixes(config: Pick<EdgeConfig, 'buckets' | 'publicEndpo
   return Object.entries(config.buckets).map(([region, bucket]) => [`${bucketUrl(config.publicEndpoint, bucket, region)}/`, region]);
 }
 
+/** An action without a bucket region, one object each: every request is counted, most as one of these. */
+const UNBUCKETED = Object.fromEntries((['error', 'cloudfront', 'respond', 'cdn', 'upstream', 'redirect'] as const).map((action) => [action, Object.freeze({ action, bucketRegion: NONE })])) as Record<
+  Exclude<EdgeAction, 'regional'>,
+  Readonly<{ action: EdgeAction; bucketRegion: string }>
+>;
+
 /** What the decision amounts to, for the `action` dimension. `planned` null: the handler failed. */
-export function actionOf(planned: Decision | null, decision: Decision, upstreamOrigin: string, buckets: readonly [string, string][], cdnBase: string | null = null): { action: EdgeAction; bucketRegion: string } {
-  if (planned === null) return { action: 'error', bucketRegion: NONE };
-  if (decision.action === 'forward') return { action: 'cloudfront', bucketRegion: NONE };
-  if (decision.action === 'respond') return { action: 'respond', bucketRegion: NONE };
+export function actionOf(planned: Decision | null, decision: Decision, upstreamOrigin: string, buckets: readonly [string, string][], cdnBase: string | null = null): Readonly<{ action: EdgeAction; bucketRegion: string }> {
+  if (planned === null) return UNBUCKETED.error;
+  if (decision.action === 'forward') return UNBUCKETED.cloudfront;
+  if (decision.action === 'respond') return UNBUCKETED.respond;
   const location = decision.location;
   for (let i = 0; i < buckets.length; i++) {
     const [prefix, region] = buckets[i]!;
     if (hasPrefix(location, prefix)) return { action: 'regional', bucketRegion: region };
   }
-  if (cdnBase !== null && hasPrefix(location, cdnBase)) return { action: 'cdn', bucketRegion: NONE };
-  return { action: hasPrefix(location, `${upstreamOrigin}/`) ? 'upstream' : 'redirect', bucketRegion: NONE };
+  if (cdnBase !== null && hasPrefix(location, cdnBase)) return UNBUCKETED.cdn;
+  return hasPrefix(location, `${upstreamOrigin}/`) ? UNBUCKETED.upstream : UNBUCKETED.redirect;
 }
 
 /**

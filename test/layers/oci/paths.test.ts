@@ -197,7 +197,8 @@ test('isBlobDigest takes exactly the lower-case hex digits, whatever the charact
   for (let code = 0; code <= 0xffff; code++) {
     const c = String.fromCharCode(code);
     // The character at the start, in the middle and at the end of the hex part.
-    const all = [`sha256:${c}${'a'.repeat(63)}`, `sha256:${'a'.repeat(31)}${c}${'a'.repeat(32)}`, `sha512:${'a'.repeat(127)}${c}`].map(isBlobDigest);
+    // Every place in a four-character word, too: the digits are read four at a time.
+    const all = [`sha256:${c}${'a'.repeat(63)}`, `sha256:a${c}${'a'.repeat(62)}`, `sha256:aa${c}${'a'.repeat(61)}`, `sha256:${'a'.repeat(31)}${c}${'a'.repeat(32)}`, `sha512:${'a'.repeat(127)}${c}`].map(isBlobDigest);
     if (all.some((ok) => ok !== all[0])) throw new Error(`character ${code} is judged differently by position`);
     if (all[0]) accepted.push(c);
   }
@@ -205,4 +206,18 @@ test('isBlobDigest takes exactly the lower-case hex digits, whatever the charact
   expect(isBlobDigest(`sha256:${'a'.repeat(64)}`)).toBe(true);
   expect(isBlobDigest(`sha512:${'a'.repeat(64)}`)).toBe(false);
   expect(isBlobDigest(`sha384:${'a'.repeat(64)}`)).toBe(false);
+});
+
+test('a blob path\'s digest is taken exactly when it is lower-case hex, whatever the character code, wherever it is', () => {
+  const accepted: string[] = [];
+  for (let code = 0; code <= 0xffff; code++) {
+    const c = String.fromCharCode(code);
+    const kinds = [1, 2, 63].map((at) => parseRegistryPath(`/v2/pause/blobs/sha256:${'b'.repeat(at)}${c}${'b'.repeat(63 - at)}`)).map((path) => ('kind' in path ? path.kind : 'error'));
+    if (kinds.some((kind) => kind !== kinds[0])) throw new Error(`character ${code} is judged differently by position`);
+    if (kinds[0] === 'blob') accepted.push(c);
+  }
+  expect(accepted.join('')).toBe('0123456789abcdef');
+  // A character outside ASCII before the digest (the UTF-8 form is then longer than the text) is refused too.
+  expect(parseRegistryPath(`/v2/pa\u00fcse/blobs/sha256:${'b'.repeat(64)}`)).toMatchObject({ status: 400 });
+  expect(parseRegistryPath(`/v2/pa\ud800se/blobs/sha256:${'b'.repeat(64)}`)).toMatchObject({ status: 400 });
 });

@@ -4,7 +4,8 @@
  * it is installed (tools/runtime.ts).
  *
  *   npm run bench                      every benchmark
- *   npm run bench -- classify ranges   only those (by name prefix)
+ *   npm run bench -- classify ranges   only those (by name, else by name prefix: `edge` is edge.ts alone,
+ *                                      `edge-` the other two)
  *   npm run bench -- --json            also write the headline figures to bench/results.json
  *   npm run bench -- --help            list the benchmarks
  */
@@ -32,6 +33,16 @@ function summaryOf(file: string): string {
   return sentence.replace(/[.:]$/, '');
 }
 
+/**
+ * The benchmark files the names ask for, in run order: all of them for no names. A whole name picks that
+ * benchmark alone (`edge` is not also edge-init and edge-metrics); any other name, those it starts.
+ */
+export function selectBenches(all: readonly string[], names: readonly string[]): string[] {
+  if (names.length === 0) return [...all];
+  const chosen = new Set(names.flatMap((name) => (all.includes(`${name}.ts`) ? [`${name}.ts`] : all.filter((f) => f.startsWith(name)))));
+  return all.filter((f) => chosen.has(f));
+}
+
 function main(argv: string[]): number {
   const flags = argv.filter((a) => a.startsWith('-'));
   const only = argv.filter((a) => !a.startsWith('-'));
@@ -44,12 +55,12 @@ function main(argv: string[]): number {
     if (unknown.length > 0) out.write(`bench: unknown option ${unknown.join(', ')}\n`);
     out.write('usage: npm run bench -- [--json] [name ...]\n\n');
     out.write('  --json   write the headline figures to bench/results.json (started empty each run)\n');
-    out.write('  name     run only the benchmarks whose name starts with it\n\nbenchmarks:\n');
+    out.write('  name     run only that benchmark, or those whose name starts with it\n\nbenchmarks:\n');
     const width = Math.max(...all.map((f) => f.length - 3));
     for (const file of all) out.write(`  ${file.slice(0, -3).padEnd(width)}  ${summaryOf(file)}\n`);
     return unknown.length > 0 ? 2 : 0;
   }
-  const benches = all.filter((f) => only.length === 0 || only.some((name) => f.startsWith(name)));
+  const benches = selectBenches(all, only);
   if (benches.length === 0) {
     process.stderr.write(`bench: no benchmark matches ${only.join(', ')} (npm run bench -- --help lists them)\n`);
     return 2;

@@ -121,8 +121,8 @@ async function bestOf(rounds: number, measure: () => Promise<number>, warm = 0):
   return best;
 }
 
-const LOWER_HEX = new Uint8Array(128);
-for (const c of '0123456789abcdef') LOWER_HEX[c.charCodeAt(0)] = 1;
+const scratch = Buffer.alloc(2048 * 3);
+const words = new DataView(scratch.buffer, scratch.byteOffset, scratch.length);
 
 /**
  * The floor: the least a correct blob decision does, written for this workload alone (sha256 blob paths;
@@ -138,11 +138,15 @@ function floorHandler(table: { lookupClientIp(ip: string): number }, base: strin
     const uri = request.uri;
     const length = uri.length;
     if (uri.slice(0, 4) !== '/v2/' || uri.slice(length - 78, length - 64) !== '/blobs/sha256:') return request;
-    let ok = 1;
-    for (let i = length - 64; i < length; i++) {
-      const c = uri.charCodeAt(i);
-      ok &= LOWER_HEX[c & 127]! & (((c >>> 7) - 1) >>> 31);
+    // The digest's hex four characters at a time, as layers/oci/paths.ts reads it.
+    if (scratch.write(uri, 0, 'utf8') !== length) return request;
+    let bad = 0;
+    for (let i = length - 64; i < length; i += 4) {
+      const word = words.getUint32(i, true);
+      const low = word & 0x7f7f7f7f;
+      bad |= ((((low + 0x50505050) & ~(low + 0x46464646)) | ((low + 0x1f1f1f1f) & ~(low + 0x19191919))) & 0x80808080) ^ 0x80808080 | (word & 0x80808080);
     }
+    let ok = bad === 0 ? 1 : 0;
     for (let i = 4; i < length - 78; i++) {
       const c = uri.charCodeAt(i);
       if (!((c >= 97 && c <= 122) || (c >= 47 && c <= 57))) ok = 0;

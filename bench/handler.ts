@@ -30,6 +30,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type CloudFrontRequestEvent, describeResult, viewerRequestEvent } from '../layers/cloudfront/events';
 import { formatV4, formatV6, topMask } from '../layers/net/ip';
+import { isLowerHexIn, isRepositoryNameIn } from '../layers/oci/paths';
 import { snapshot } from '../test/support/snapshot';
 import { buildTemporary } from '../tools/bundles';
 import { record } from './results';
@@ -121,13 +122,11 @@ async function bestOf(rounds: number, measure: () => Promise<number>, warm = 0):
   return best;
 }
 
-const scratch = Buffer.alloc(2048 * 3);
-const words = new DataView(scratch.buffer, scratch.byteOffset, scratch.length);
 
 /**
  * The floor: the least a correct blob decision does, written for this workload alone (sha256 blob paths;
- * every AWS client sent to one bucket, everyone else passed on). Not a handler to deploy: it counts
- * nothing, refreshes nothing and plans no fallback, and its repository-name check is cruder.
+ * every AWS client sent to one bucket, everyone else passed on), with the product's own checks of the
+ * digest and the name. Not a handler to deploy: it counts nothing, refreshes nothing and plans no fallback.
  */
 function floorHandler(table: { lookupClientIp(ip: string): number }, base: string): Handler {
   const cached = new Map<string, number>();
@@ -138,20 +137,9 @@ function floorHandler(table: { lookupClientIp(ip: string): number }, base: strin
     const uri = request.uri;
     const length = uri.length;
     if (uri.slice(0, 4) !== '/v2/' || uri.slice(length - 78, length - 64) !== '/blobs/sha256:') return request;
-    // The digest's hex four characters at a time, as layers/oci/paths.ts reads it.
-    if (scratch.write(uri, 0, 'utf8') !== length) return request;
-    let bad = 0;
-    for (let i = length - 64; i < length; i += 4) {
-      const word = words.getUint32(i, true);
-      const low = word & 0x7f7f7f7f;
-      bad |= ((((low + 0x50505050) & ~(low + 0x46464646)) | ((low + 0x1f1f1f1f) & ~(low + 0x19191919))) & 0x80808080) ^ 0x80808080 | (word & 0x80808080);
-    }
-    let ok = bad === 0 ? 1 : 0;
-    for (let i = 4; i < length - 78; i++) {
-      const c = uri.charCodeAt(i);
-      if (!((c >= 97 && c <= 122) || (c >= 47 && c <= 57))) ok = 0;
-    }
-    if (ok === 0 || slot < 0) return request;
+    // The digest's hex and the repository name, by the checks the product's path parser uses.
+    const ok = isLowerHexIn(uri, length - 64, length) && isRepositoryNameIn(uri, 4, length - 78);
+    if (!ok || slot < 0) return request;
     const digest = uri.slice(length - 71);
     const expires = cached.get(digest);
     if (expires === undefined) cached.set(digest, now + 60_000);

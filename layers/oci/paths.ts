@@ -27,6 +27,8 @@ const ANY_DIGEST = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
 const BLOB_DIGEST_HEX = { 'sha256:': 64, 'sha512:': 128 } as const;
 /** Names longer than this are refused by registries (and clients). */
 export const MAX_NAME_LENGTH = 255;
+/** The longest request path taken (CloudFront's `uri`); a registry path is far shorter. */
+const MAX_PATH_LENGTH = 2048;
 
 /** Characters a path may hold at all: unreserved and the few sub-delims the grammar can use. */
 const PATH_CHARS = /^[A-Za-z0-9/._:=+-]*$/;
@@ -64,10 +66,10 @@ const LOWER_HEX = new Uint8Array(128);
 for (const c of '0123456789abcdef') LOWER_HEX[c.charCodeAt(0)] = 1;
 
 /**
- * `sha256:` + 64 or `sha512:` + 128 lower-case hex digits. A loop over the characters rather than a
- * regular expression, and without a branch per character: every blob request passes here, and random
- * hex makes a range test per character mispredict about a third of the time (measured on Node 22, on the
- * digest as the path parser slices it: 351 ns with range tests, 180 with a regular expression, 123 so).
+ * `sha256:` + 64 or `sha512:` + 128 lower-case hex digits, read by `isLowerHexIn` rather than a regular
+ * expression: every blob request passes here (measured on Node 22, on the digest as the path parser
+ * slices it: 180 ns with a regular expression, 351 with a range test per character, which random hex
+ * makes mispredict about a third of the time).
  */
 export function isBlobDigest(text: string): boolean {
   if (typeof text !== 'string') return false;
@@ -89,16 +91,13 @@ export function isBlobDigest(text: string): boolean {
  * one. The UTF-8 form lines up with the text only when every character is ASCII, which is exactly when
  * it is as long as the text; anything else (no hex digit at all) is refused.
  */
-function isLowerHexIn(text: string, start: number, end: number): boolean {
-  if ((end - start) % 4 !== 0 || text.length > MAX_SCRATCH_TEXT) return isLowerHexEach(text, start, end);
-  if (scratch === undefined) {
-    scratch = Buffer.allocUnsafe(MAX_SCRATCH_TEXT * 3);
-    words = new DataView(scratch.buffer, scratch.byteOffset, scratch.length);
-  }
-  if (scratch.write(text, 0, 'utf8') !== text.length) return false;
+export function isLowerHexIn(text: string, start: number, end: number): boolean {
+  if ((end - start) % 4 !== 0 || text.length > MAX_PATH_LENGTH) return isLowerHexEach(text, start, end);
+  const { bytes, words } = (scratch ??= newScratch());
+  if (bytes.write(text, 0, 'utf8') !== text.length) return false;
   let bad = 0;
   for (let i = start; i < end; i += 4) {
-    const word = words!.getUint32(i, true);
+    const word = words.getUint32(i, true);
     // Per byte b < 0x80, adding 0x80 - n sets its top bit exactly when b >= n (no carry crosses into the
     // next byte): digits are >= "0" and not >= ":", letters >= "a" and not >= "g". Bytes >= 0x80 fail apart.
     const low = word & 0x7f7f7f7f;
@@ -108,11 +107,16 @@ function isLowerHexIn(text: string, start: number, end: number): boolean {
   return bad === 0;
 }
 
-/** Longer texts (none a path: those stop at 2,048) are read a character at a time. */
-const MAX_SCRATCH_TEXT = 2048;
-/** Made on first use: a function that never checks a digest pays nothing for it. */
-let scratch: Buffer | undefined;
-let words: DataView | undefined;
+/**
+ * Where `isLowerHexIn` writes a text out, made on first use (a function that never checks a digest pays
+ * nothing for it): room for any path (longer texts are read a character at a time) at up to three UTF-8
+ * bytes a character, and its 32-bit view.
+ */
+let scratch: { bytes: Buffer; words: DataView } | undefined;
+function newScratch(): { bytes: Buffer; words: DataView } {
+  const bytes = Buffer.allocUnsafe(MAX_PATH_LENGTH * 3);
+  return { bytes, words: new DataView(bytes.buffer, bytes.byteOffset, bytes.length) };
+}
 
 /** `isLowerHexIn` a character at a time. */
 function isLowerHexEach(text: string, start: number, end: number): boolean {
@@ -147,7 +151,7 @@ export function isRepositoryName(text: string): boolean {
 }
 
 /** `isRepositoryName` of `text.slice(start, end)`, read in place. */
-function isRepositoryNameIn(text: string, start: number, end: number): boolean {
+export function isRepositoryNameIn(text: string, start: number, end: number): boolean {
   if (end - start > MAX_NAME_LENGTH) return false;
   // 0: a component starts, 1: after a letter or digit, 2: after ".", 3: after "_", 4: after "__", 5: after "-".
   let state = 0;
@@ -192,7 +196,7 @@ function plainBlobPath(uri: string): RegistryPath | null {
  * Returns the request in its canonical (decoded) form, or the OCI error to answer with.
  */
 export function parseRegistryPath(rawUri: string): RegistryPath | OciError {
-  if (typeof rawUri !== 'string' || rawUri.length === 0 || rawUri.length > 2048) return ociError(400, 'UNSUPPORTED', 'invalid request path');
+  if (typeof rawUri !== 'string' || rawUri.length === 0 || rawUri.length > MAX_PATH_LENGTH) return ociError(400, 'UNSUPPORTED', 'invalid request path');
   if (!rawUri.includes('%')) {
     const blob = plainBlobPath(rawUri);
     if (blob !== null) return blob;
